@@ -1,0 +1,1 @@
+"""The Faust worker: agents, web views and metrics around the pure core in ``state``."""

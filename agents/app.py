@@ -1,0 +1,149 @@
+"""The Faust worker: one agent consumes every input topic, batch by batch, into the processor.
+
+Faust brings the consumer group (co-partitioned assignment of the four input topics), the
+rebalance protocol, offset commits of acknowledged records, and the web server. Everything
+the worker decides is in ``agents.processor`` and the pure core under ``state``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import faust
+from faust.types import TP, EventT
+from redis.asyncio import Redis
+
+from agents.processor import Outgoing, Processor, Record
+from agents.web import register_views
+from crmstream.clock import SystemClock
+from crmstream.settings import Settings
+from state.keys import Keys
+from state.redis_store import RedisStore
+from state.transitions import Defaults
+
+T = TypeVar("T")
+
+
+class FaustSink:
+    """Publishes through the app's producer and waits until Kafka acknowledged everything."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        producer = self.app.producer
+        pending = [
+            await producer.send(m.topic, m.key.encode(), m.value, None, None, None)
+            for m in messages
+        ]
+        await asyncio.gather(*pending)
+
+
+async def finish_even_if_cancelled(work: Awaitable[T]) -> T:
+    """Let a batch's write complete when the worker is stopped mid-batch. The stream
+    acknowledges the batch as the agent unwinds, so the write must not be cut short."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
+def broker_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context: ssl.SSLContext | None = None
+    if protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        )
+        if settings.kafka_ssl_certfile:
+            context.load_cert_chain(
+                str(settings.kafka_ssl_certfile),
+                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+            )
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    password = settings.kafka_sasl_password
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=password.get_secret_value() if password else None,
+        mechanism=settings.kafka_sasl_mechanism,
+        ssl_context=context,
+    )
+
+
+def redis_client(settings: Settings) -> Redis:
+    return Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+
+
+def create_app(settings: Settings) -> tuple[faust.App, Processor]:
+    servers = ";".join(s.strip() for s in settings.kafka_bootstrap_servers.split(","))
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{servers}",
+        broker_credentials=broker_credentials(settings),
+        store="memory://",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        datadir=str(settings.state_dir),
+        producer_acks=-1,
+        producer_linger_ms=1,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=8192,
+        autodiscover=False,
+    )
+    topics = settings.topics
+    processor = Processor(
+        store=RedisStore(redis_client(settings), Keys(settings.redis_key_prefix)),
+        sink=FaustSink(app),
+        topics=topics,
+        clock=SystemClock(),
+        defaults=Defaults(settings.default_pool, settings.default_level,
+                          settings.recent_event_ids),
+        max_future_skew=timedelta(seconds=settings.max_future_skew_s),
+        cache_size=settings.cache_max_customers,
+    )
+    inputs = app.topic(
+        *topics.inputs, key_type=bytes, value_type=bytes, key_serializer="raw",
+        value_serializer="raw", partitions=settings.partitions,
+    )
+
+    async def ingest(stream: faust.StreamT[bytes]) -> None:
+        batches: AsyncIterator[Sequence[EventT[bytes]]] = stream.take_events(
+            settings.batch_max_events, within=settings.batch_within_s
+        )
+        async for events in batches:
+            records = [
+                Record(m.topic, m.partition, m.offset, m.key, m.value)
+                for m in (e.message for e in events)
+            ]
+            await finish_even_if_cancelled(processor.process(records))
+
+    app.agent(inputs, name="ingest", concurrency=1)(ingest)
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender: Any, assigned: set[TP], **_: Any) -> None:
+        await processor.assign({tp.partition for tp in assigned if tp.topic in topics.kind_of})
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
+        processor.revoke({tp.partition for tp in revoked if tp.topic in topics.kind_of})
+
+    register_views(app, processor)
+    return app, processor

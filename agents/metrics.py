@@ -1,0 +1,43 @@
+"""The worker's Prometheus metrics, defined once. Base units, ``_total`` counters, and no
+customer or rep ids as labels (they would explode the series count)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_PROCESSED = Counter(
+    "crmstream_events_processed_total", "Input records applied to customer state", ["topic"]
+)
+DUPLICATES = Counter(
+    "crmstream_duplicates_skipped_total",
+    "Input records skipped as already applied (by offset after a replay, or by event id)",
+    ["topic", "by"],
+)
+DEAD_LETTERS = Counter(
+    "crmstream_dead_letters_total", "Input records sent to the dead-letter topic",
+    ["topic", "reason"],
+)
+EVENT_LATENCY = Histogram(
+    "crmstream_event_latency_seconds",
+    "From an event's occurred_at to its state change being durable in Redis",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+BATCH_SIZE = Histogram(
+    "crmstream_batch_records", "Records per processed batch",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+)
+REDIS_BATCHES = Counter("crmstream_redis_batches_total", "Batches written to Redis")
+REDIS_ERRORS = Counter(
+    "crmstream_redis_batch_errors_total", "Failed Redis batch writes (retried)", ["kind"]
+)
+REDIS_WRITE_SECONDS = Histogram(
+    "crmstream_redis_batch_write_seconds", "Time to write one batch to Redis",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+OUTPUTS = Counter("crmstream_outputs_published_total", "Messages published", ["topic"])
+REJECTED_COMMANDS = Counter(
+    "crmstream_commands_rejected_total", "Commands refused by the state rules", ["type"]
+)
+OWNED_PARTITIONS = Gauge("crmstream_owned_partitions", "Partitions this worker owns now")
+CACHED_CUSTOMERS = Gauge("crmstream_cached_customers", "Customer states held in memory")
+FENCED = Counter(
+    "crmstream_partitions_fenced_total", "Partitions lost to another worker mid-write"
+)

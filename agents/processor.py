@@ -1,0 +1,284 @@
+"""One batch of input records in, durable state and published effects out.
+
+This is the worker's whole job, free of Faust so it can be tested with the in-memory store:
+
+1. skip what the store already applied (offset at or below the recorded one: a replay);
+2. decode and validate; what fails becomes a dead letter with its reason;
+3. apply every event to its customer with the pure transitions, in partition order;
+4. publish effects and dead letters, and wait until Kafka has them;
+5. write the changed customers and the processed offsets to the store in one atomic step.
+
+The caller acknowledges the records to Kafka only after ``process`` returns, so Kafka never
+commits an offset the store has not recorded. A crash between 4 and 5 replays the batch: the
+effects go out again with the same ids, and consumers drop the duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from crmstream.clock import Clock
+from crmstream.settings import Topics
+from schemas.decode import InputKind, InvalidRecord, decode, dead_letter
+from schemas.outputs import Alert, DeadLetter, Notice, Score
+from state.customer import CustomerState
+from state.store import (
+    BatchWrite, Change, Fenced, StateStore, StoreUnavailable, TopicPartition,
+)
+from state.transitions import Defaults, Event, Outcome, apply
+
+from agents import metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    topic: str
+    key: str
+    value: bytes
+
+
+class Sink(Protocol):
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        """Send all messages and return once Kafka has acknowledged every one."""
+        ...
+
+
+@dataclass(slots=True)
+class BatchResult:
+    applied: int = 0
+    skipped: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    outputs: list[Outgoing] = field(default_factory=list)
+    fenced: list[int] = field(default_factory=list)
+
+
+class Processor:
+    def __init__(
+        self,
+        store: StateStore,
+        sink: Sink,
+        topics: Topics,
+        clock: Clock,
+        defaults: Defaults = Defaults(),
+        max_future_skew: timedelta = timedelta(minutes=5),
+        cache_size: int = 200_000,
+        retry_delay_s: float = 0.2,
+    ) -> None:
+        self.store = store
+        self.sink = sink
+        self.topics = topics
+        self.clock = clock
+        self.defaults = defaults
+        self.max_future_skew = max_future_skew
+        self.cache_size = cache_size
+        self.retry_delay_s = retry_delay_s
+        self.tokens: dict[int, int] = {}
+        self.lost: set[int] = set()
+        self.applied: dict[TopicPartition, int] = {}
+        self.cache: OrderedDict[str, CustomerState] = OrderedDict()
+        self.partition_of: dict[str, int] = {}
+
+    # --- partition ownership ---------------------------------------------------------------
+
+    async def assign(self, partitions: Iterable[int]) -> None:
+        """Take ownership: fence out any older writer, and learn what it already applied."""
+        new = sorted(set(partitions) - set(self.tokens))
+        if not new:
+            return
+        self.lost.difference_update(new)
+        self._evict_partitions(new)
+        self.tokens.update(await self.store.acquire(new))
+        self.applied.update(await self.store.offsets(new))
+        metrics.OWNED_PARTITIONS.set(len(self.tokens))
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        """Forget partitions another worker takes over; their state is already in the store."""
+        gone = [p for p in partitions if p in self.tokens]
+        for p in gone:
+            del self.tokens[p]
+        self._evict_partitions(gone)
+        metrics.OWNED_PARTITIONS.set(len(self.tokens))
+
+    def _evict_partitions(self, partitions: Iterable[int]) -> None:
+        dropped = set(partitions)
+        if not dropped:
+            return
+        self.applied = {tp: o for tp, o in self.applied.items() if tp[1] not in dropped}
+        for cid in [c for c, p in self.partition_of.items() if p in dropped]:
+            del self.partition_of[cid]
+            self.cache.pop(cid, None)
+
+    # --- the batch -------------------------------------------------------------------------
+
+    async def process(self, records: Sequence[Record]) -> BatchResult:
+        now = self.clock.now()
+        result = BatchResult()
+        metrics.BATCH_SIZE.observe(len(records))
+        await self.assign({r.partition for r in records} - self.lost)
+
+        offsets: dict[TopicPartition, int] = {}
+        events: list[tuple[Record, Event]] = []
+        for record in records:
+            tp = (record.topic, record.partition)
+            if record.partition in self.lost:
+                continue
+            if record.offset <= self.applied.get(tp, -1):
+                result.skipped += 1
+                metrics.DUPLICATES.labels(record.topic, "offset").inc()
+                continue
+            offsets[tp] = max(offsets.get(tp, -1), record.offset)
+            try:
+                events.append((record, self._decode(record, now)))
+            except InvalidRecord as failure:
+                result.dead_letters.append(self._dead(record, failure, now))
+
+        batch = BatchWrite(now=now, offsets=offsets)
+        effects = await self._apply_all(events, batch, result, now)
+        result.outputs = self._outputs(result.dead_letters, effects)
+        if result.outputs:
+            await self.sink.publish(result.outputs)
+        batch.fences = {p: self.tokens[p] for p in {tp[1] for tp in offsets}}
+        if not await self._commit(batch, result):
+            return result
+        self._remember(batch)
+        self._count(events, result, now)
+        return result
+
+    def _decode(self, record: Record, now: datetime) -> Event:
+        kind: InputKind = self.topics.kind_of[record.topic]
+        return decode(kind, record.key, record.value, now, self.max_future_skew)
+
+    def _dead(self, record: Record, failure: InvalidRecord, now: datetime) -> DeadLetter:
+        metrics.DEAD_LETTERS.labels(record.topic, failure.reason).inc()
+        return dead_letter(
+            record.topic, record.partition, record.offset, record.key, record.value,
+            failure, now,
+        )
+
+    async def _apply_all(
+        self, events: list[tuple[Record, Event]], batch: BatchWrite, result: BatchResult,
+        now: datetime,
+    ) -> list[Notice | Alert | Score]:
+        missing = {e.customer_id for _, e in events if e.customer_id not in self.cache}
+        loaded = await self._load(missing) if missing else {}
+        working: dict[str, CustomerState | None] = {}
+        effects: list[Notice | Alert | Score] = []
+        for record, event in events:
+            cid = event.customer_id
+            if cid not in working:
+                working[cid] = self.cache.get(cid) or loaded.get(cid)
+                self.partition_of[cid] = record.partition
+            before = working[cid]
+            try:
+                outcome = apply(before, event, now, self.defaults)
+            except Exception as exc:  # a bug must not stop the stream or lose the record
+                log.exception("processing failed for %s@%s", record.topic, record.offset)
+                failure = InvalidRecord("processing_error", f"{type(exc).__name__}: {exc}")
+                result.dead_letters.append(self._dead(record, failure, now))
+                continue
+            self._account(outcome, event, record, result)
+            if outcome.changed:
+                working[cid] = outcome.state
+                first = batch.changes.get(cid)
+                batch.changes[cid] = Change(first.before if first else before, outcome.state)
+            effects.extend(outcome.effects)
+        return effects
+
+    async def _load(self, customer_ids: set[str]) -> dict[str, CustomerState]:
+        while True:
+            try:
+                return await self.store.load(customer_ids)
+            except StoreUnavailable as exc:
+                metrics.REDIS_ERRORS.labels(exc.kind).inc()
+                log.warning("state store read failed (%s); retrying", exc)
+                await asyncio.sleep(self.retry_delay_s)
+
+    @staticmethod
+    def _account(outcome: Outcome, event: Event, record: Record, result: BatchResult) -> None:
+        if not outcome.changed:
+            result.skipped += 1
+            metrics.DUPLICATES.labels(record.topic, "event_id").inc()
+            return
+        result.applied += 1
+        if outcome.rejection is not None:
+            metrics.REJECTED_COMMANDS.labels(getattr(event, "type", "?")).inc()
+
+    def _outputs(
+        self, dead: list[DeadLetter], effects: list[Notice | Alert | Score]
+    ) -> list[Outgoing]:
+        out = [
+            Outgoing(self.topics.dlq, d.key or "", d.model_dump_json().encode()) for d in dead
+        ]
+        for effect in effects:
+            if isinstance(effect, Notice):
+                out.append(Outgoing(self.topics.notices, effect.rep_id,
+                                    effect.model_dump_json().encode()))
+            elif isinstance(effect, Alert):
+                out.append(Outgoing(self.topics.alerts, effect.customer_id,
+                                    effect.model_dump_json().encode()))
+            else:
+                out.append(Outgoing(self.topics.scores, effect.customer_id,
+                                    effect.model_dump_json().encode()))
+        return out
+
+    async def _commit(self, batch: BatchWrite, result: BatchResult) -> bool:
+        """Write the batch, retrying until the store takes it: giving up would let the
+        stream acknowledge records whose state was never stored."""
+        while True:
+            started = self.clock.now()
+            try:
+                await self.store.commit(batch)
+            except Fenced as fenced:
+                metrics.FENCED.inc(len(fenced.partitions))
+                log.warning("%s; dropping their batch", fenced)
+                self.lost.update(fenced.partitions)
+                self.revoke(fenced.partitions)
+                result.fenced = fenced.partitions
+                return False
+            except StoreUnavailable as exc:
+                metrics.REDIS_ERRORS.labels(exc.kind).inc()
+                log.warning("state store write failed (%s); retrying", exc)
+                await asyncio.sleep(self.retry_delay_s)
+                continue
+            metrics.REDIS_BATCHES.inc()
+            metrics.REDIS_WRITE_SECONDS.observe((self.clock.now() - started).total_seconds())
+            return True
+
+    def _remember(self, batch: BatchWrite) -> None:
+        self.applied.update(batch.offsets)
+        for cid, change in batch.changes.items():
+            self.cache[cid] = change.after
+            self.cache.move_to_end(cid)
+        while len(self.cache) > self.cache_size:
+            cid, _ = self.cache.popitem(last=False)
+            self.partition_of.pop(cid, None)
+        metrics.CACHED_CUSTOMERS.set(len(self.cache))
+
+    def _count(self, events: list[tuple[Record, Event]], result: BatchResult,
+               now: datetime) -> None:
+        done = self.clock.now()
+        per_topic: dict[str, int] = {}
+        for record, event in events:
+            per_topic[record.topic] = per_topic.get(record.topic, 0) + 1
+            metrics.EVENT_LATENCY.observe(max(0.0, (done - event.occurred_at).total_seconds()))
+        for topic, count in per_topic.items():
+            metrics.EVENTS_PROCESSED.labels(topic).inc(count)
+        for output in result.outputs:
+            metrics.OUTPUTS.labels(output.topic).inc()

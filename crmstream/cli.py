@@ -1,0 +1,107 @@
+"""``crmstream``: run the worker, create the topics, or send simulated traffic."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from crmstream.settings import Settings
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from faust import Worker
+
+    from agents.app import create_app
+
+    app, _ = create_app(settings)
+    logging.getLogger("crmstream").info("settings: %s", settings.redacted())
+    worker = Worker(app, loglevel=args.loglevel or settings.log_level)
+    worker.execute_from_commandline()
+    return 0
+
+
+def _topics(args: argparse.Namespace, settings: Settings) -> int:
+    from crmstream.kafka import create_topics
+
+    created = asyncio.run(create_topics(settings))
+    every = (*settings.topics.inputs, *settings.topics.outputs)
+    print(f"{len(created)} created, {len(every) - len(created)} already there: {', '.join(every)}")
+    return 0
+
+
+async def _send(settings: Settings, rate: float, duration: float, customers: int,
+                reps: int, seed: int, register: bool) -> dict[str, float]:
+    from crmstream.kafka import producer
+    from crmstream.traffic import Traffic, utcnow
+
+    traffic = Traffic(settings.topics, customers=customers, reps=reps, seed=seed)
+    sent = 0
+    async with producer(settings) as out:
+        if register:
+            for topic, key, value in traffic.registrations(utcnow()):
+                await out.send(topic, value, key=key.encode())
+                sent += 1
+        started = time.perf_counter()
+        interval = 1.0 / rate
+        next_at = started
+        while time.perf_counter() - started < duration:
+            topic, key, value = traffic.next(utcnow())
+            await out.send(topic, value, key=key.encode())
+            sent += 1
+            next_at += interval
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await out.flush()
+    elapsed = time.perf_counter() - started
+    return {"sent": sent, "seconds": round(elapsed, 2), "rate": round(sent / elapsed, 1)}
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    result = asyncio.run(_send(settings, args.rate, args.duration, args.customers, args.reps,
+                               args.seed, not args.no_register))
+    print(f"simulate: sent {result['sent']} messages in {result['seconds']}s "
+          f"({result['rate']}/s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crmstream",
+        description="Real-time customer stream processor. Settings come from CRMSTREAM_* "
+                    "environment variables (see the README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    worker = sub.add_parser("worker", help="run the Faust worker (consumes every input topic)")
+    worker.add_argument("--loglevel", default=None, help="log level (default: settings)")
+    worker.set_defaults(run=_worker)
+    topics = sub.add_parser("topics", help="create every topic with the configured partitions")
+    topics.set_defaults(run=_topics)
+    sim = sub.add_parser("simulate", help="send realistic synthetic traffic to Kafka")
+    sim.add_argument("--rate", type=float, default=200, help="messages per second (200)")
+    sim.add_argument("--duration", type=float, default=60, help="seconds to run (60)")
+    sim.add_argument("--customers", type=int, default=2000, help="distinct customers (2000)")
+    sim.add_argument("--reps", type=int, default=20, help="sales reps (20)")
+    sim.add_argument("--seed", type=int, default=7, help="random seed (7)")
+    sim.add_argument("--no-register", action="store_true",
+                     help="skip the initial register command of every customer")
+    sim.set_defaults(run=_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "worker":
+        # Faust's worker parses sys.argv itself; hand it only the program name.
+        sys.argv = sys.argv[:1]
+    settings = Settings()
+    code: int = args.run(args, settings)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

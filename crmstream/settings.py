@@ -1,0 +1,85 @@
+"""Every setting of crmstream, read from the environment with the prefix ``CRMSTREAM_``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.decode import InputKind
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class Topics:
+    """The topic names, derived from one prefix so a deployment can namespace them."""
+
+    def __init__(self, prefix: str) -> None:
+        self.interactions = f"{prefix}interactions"
+        self.clicks = f"{prefix}clicks"
+        self.orders = f"{prefix}orders"
+        self.commands = f"{prefix}commands"
+        self.notices = f"{prefix}notices"
+        self.alerts = f"{prefix}alerts"
+        self.scores = f"{prefix}scores"
+        self.dlq = f"{prefix}dlq"
+        self.kind_of: dict[str, InputKind] = {
+            self.interactions: "interactions", self.clicks: "clicks",
+            self.orders: "orders", self.commands: "commands",
+        }
+
+    @property
+    def inputs(self) -> tuple[str, str, str, str]:
+        return (self.interactions, self.clicks, self.orders, self.commands)
+
+    @property
+    def outputs(self) -> tuple[str, str, str, str]:
+        return (self.notices, self.alerts, self.scores, self.dlq)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRMSTREAM_", env_file=".env", extra="ignore")
+
+    app_id: str = "crmstream"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    redis_key_prefix: str = "crm:"
+
+    topic_prefix: str = "crm."
+    partitions: int = Field(default=8, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    state_dir: Path = Path(".stack/worker")
+    pool_rules_file: Path | None = None
+    default_pool: str = "default"
+    default_level: str = "C"
+
+    batch_max_events: int = Field(default=1000, ge=1)
+    batch_within_s: float = Field(default=0.05, gt=0)
+    cache_max_customers: int = Field(default=200_000, ge=1000)
+    # An event stamped further ahead than this is an absurd value, not a clock skew.
+    max_future_skew_s: float = Field(default=300.0, ge=0)
+    recent_event_ids: int = Field(default=32, ge=1)
+    log_level: str = "WARNING"
+
+    @cached_property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+    def redacted(self) -> dict[str, object]:
+        """The settings as they may be logged: secrets stay masked."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,15 @@
+"""What every wire message shares: JSON, RFC 3339 times with an offset, extra fields tolerated."""
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+Timestamp = AwareDatetime
+
+
+class WireModel(BaseModel):
+    """A message that crosses a process boundary. Unknown fields are ignored, not rejected,
+    so producers can add fields before consumers learn them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=65_536)

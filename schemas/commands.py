@@ -1,0 +1,98 @@
+"""Ownership commands from the CRM, one per customer, applied in order per customer."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from schemas.base import Id, Timestamp, WireModel
+
+CommandType = Literal[
+    "register", "assign", "claim", "transfer", "release", "move_pool", "freeze", "discard",
+    "restore", "lock", "unlock", "mark_won", "mark_churned",
+]
+
+
+class _Command(WireModel):
+    command_id: Id
+    customer_id: Id
+    issued_at: Timestamp
+    actor: Id
+
+    @property
+    def event_id(self) -> str:
+        """Commands are deduplicated like events, by their id."""
+        return self.command_id
+
+    @property
+    def occurred_at(self) -> Timestamp:
+        return self.issued_at
+
+
+class Register(_Command):
+    type: Literal["register"]
+    pool_id: Id
+    level: Annotated[str, Field(min_length=1, max_length=16)]
+    name: Annotated[str, Field(min_length=1, max_length=256)]
+    owner: Id | None = None
+
+
+class Assign(_Command):
+    type: Literal["assign"]
+    rep_id: Id
+
+
+class Claim(_Command):
+    type: Literal["claim"]
+    rep_id: Id
+
+
+class Transfer(_Command):
+    type: Literal["transfer"]
+    to_rep_id: Id
+
+
+class Release(_Command):
+    type: Literal["release"]
+    pool_id: Id
+    reason: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class MovePool(_Command):
+    type: Literal["move_pool"]
+    pool_id: Id
+
+
+class Freeze(_Command):
+    type: Literal["freeze"]
+
+
+class Discard(_Command):
+    type: Literal["discard"]
+
+
+class Restore(_Command):
+    type: Literal["restore"]
+
+
+class Lock(_Command):
+    type: Literal["lock"]
+
+
+class Unlock(_Command):
+    type: Literal["unlock"]
+
+
+class MarkWon(_Command):
+    type: Literal["mark_won"]
+
+
+class MarkChurned(_Command):
+    type: Literal["mark_churned"]
+
+
+Command = Annotated[
+    Register | Assign | Claim | Transfer | Release | MovePool | Freeze | Discard | Restore
+    | Lock | Unlock | MarkWon | MarkChurned,
+    Field(discriminator="type"),
+]
+COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)

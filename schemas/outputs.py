@@ -1,0 +1,60 @@
+"""What crmstream publishes: notices to reps, alerts to ops, scores, and dead letters."""
+
+from typing import Literal
+
+from pydantic import Field
+
+from schemas.base import Id, Timestamp, WireModel
+
+NoticeType = Literal[
+    "reclaim_warning", "reclaimed", "assigned", "transferred_out", "released", "rejected",
+]
+Severity = Literal["info", "warning", "critical"]
+
+
+class Notice(WireModel):
+    """A message to one sales rep (record key = ``rep_id``). ``notice_id`` is derived from the
+    transition that caused it, so a replay after a crash repeats the same id."""
+
+    notice_id: Id
+    rep_id: Id
+    customer_id: Id
+    type: NoticeType
+    pool_id: Id
+    reason: str
+    deadline: Timestamp | None = None
+    at: Timestamp
+
+
+class Alert(WireModel):
+    alert_id: Id
+    customer_id: Id
+    type: str
+    severity: Severity
+    message: str
+    value: float | None = None
+    at: Timestamp
+
+
+class Score(WireModel):
+    customer_id: Id
+    churn_risk: float = Field(ge=0, le=1)
+    sentiment: float = Field(ge=-1, le=1)
+    churn_model_version: str
+    sentiment_model_version: str
+    at: Timestamp
+
+
+class DeadLetter(WireModel):
+    """An input record that could not be processed, kept whole with the reason."""
+
+    source_topic: str
+    partition: int
+    offset: int
+    key: str | None
+    key_encoding: Literal["utf-8", "base64"] = "utf-8"
+    value: str
+    value_encoding: Literal["utf-8", "base64"]
+    reason: str
+    error: str
+    at: Timestamp

@@ -1,0 +1,79 @@
+"""The live state of one customer, as the worker keeps it and as Redis stores it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from state.activity import DayTally
+
+Status = Literal["active", "pooled", "frozen", "discarded", "won", "churned"]
+
+
+class OwnershipChange(BaseModel):
+    """One line of a customer's ownership history: who had it, who got it, when and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    from_rep: str | None
+    to_rep: str | None
+    reason: str
+    actor: str
+
+
+class CustomerState(BaseModel):
+    """Everything crmstream knows about a customer right now.
+
+    ``version`` grows by one with every change; ids derived from it (notices, alerts) are
+    therefore the same when a crash makes the worker apply the same events again.
+    """
+
+    customer_id: str
+    version: int = 0
+    name: str | None = None
+    pool_id: str
+    level: str
+    status: Status = "pooled"
+    locked: bool = False
+    owner: str | None = None
+    owner_since: datetime | None = None
+    pooled_since: datetime | None = None
+    created_at: datetime
+
+    last_follow_up_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_interaction_at: datetime | None = None
+    last_click_at: datetime | None = None
+    last_session_id: str | None = None
+    last_order_at: datetime | None = None
+    last_paid_at: datetime | None = None
+    last_event_at: datetime | None = None
+
+    orders_total: int = 0
+    paid_total: float = 0.0
+    refunds_total: int = 0
+    refund_amount_total: float = 0.0
+    open_orders: tuple[str, ...] = ()
+    days: dict[int, DayTally] = Field(default_factory=dict)
+
+    recent_event_ids: tuple[str, ...] = ()
+    history: tuple[OwnershipChange, ...] = ()
+    updated_at: datetime
+
+
+def new_customer(
+    customer_id: str, pool_id: str, level: str, now: datetime
+) -> CustomerState:
+    """A customer crmstream had not seen: it starts unowned in a pool rather than being lost."""
+    return CustomerState(
+        customer_id=customer_id,
+        pool_id=pool_id,
+        level=level,
+        status="pooled",
+        pooled_since=now,
+        created_at=now,
+        updated_at=now,
+    )

@@ -1,0 +1,34 @@
+"""Every Redis key crmstream writes, defined once. The README documents this layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = "crm:"
+
+    def customer(self, customer_id: str) -> str:
+        """Hash: the customer's live state, flat fields for readers plus ``doc`` (full JSON)."""
+        return f"{self.prefix}customer:{customer_id}"
+
+    def rep_customers(self, rep_id: str) -> str:
+        """Set: the customers a rep owns now."""
+        return f"{self.prefix}rep:{rep_id}:customers"
+
+    def pool_members(self, pool_id: str) -> str:
+        """Sorted set: the customers waiting in a pool, scored by when they entered it."""
+        return f"{self.prefix}pool:{pool_id}:members"
+
+    def pool_recycle_bin(self, pool_id: str) -> str:
+        """Sorted set: a pool's frozen and discarded customers, scored by when they went."""
+        return f"{self.prefix}pool:{pool_id}:recycle"
+
+    def offsets(self, partition: int) -> str:
+        """Hash: input topic -> the last offset of that partition applied to the state."""
+        return f"{self.prefix}offsets:{partition}"
+
+    def fence(self, partition: int) -> str:
+        """String: the fencing token of the worker that owns the partition now."""
+        return f"{self.prefix}fence:{partition}"

@@ -1,0 +1,100 @@
+"""Where customer state lives between batches: the interface, and its in-memory twin.
+
+The worker is the only writer of its partitions' customers. Each batch is written in one
+atomic step together with the offsets it processed, guarded by the partitions' fencing
+tokens: a worker that lost a partition (and did not notice yet) cannot overwrite the state
+its successor already read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from state.customer import CustomerState
+
+TopicPartition = tuple[str, int]
+
+
+class Fenced(Exception):
+    """Another worker took over a partition: this worker must not write it any more."""
+
+    def __init__(self, partitions: Iterable[int]) -> None:
+        self.partitions = sorted(partitions)
+        super().__init__(f"partitions {self.partitions} are owned by another worker now")
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or failed; the same call may succeed later."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    before: CustomerState | None
+    after: CustomerState
+
+
+@dataclass(slots=True)
+class BatchWrite:
+    """One batch's effect on the store, written all or nothing."""
+
+    now: datetime
+    changes: dict[str, Change] = field(default_factory=dict)
+    offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    fences: dict[int, int] = field(default_factory=dict)
+
+
+class StateStore(Protocol):
+    async def acquire(self, partitions: Iterable[int]) -> dict[int, int]:
+        """Take ownership of partitions: new fencing tokens that outrank every older one."""
+        ...
+
+    async def offsets(self, partitions: Iterable[int]) -> dict[TopicPartition, int]:
+        """The last applied offset of every input topic-partition that has one."""
+        ...
+
+    async def load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
+        """The stored states of those customers that exist."""
+        ...
+
+    async def commit(self, batch: BatchWrite) -> None:
+        """Write the batch atomically, or raise ``Fenced`` and write nothing."""
+        ...
+
+
+class MemoryStore:
+    """The in-memory twin of the Redis store, for tests of everything above it."""
+
+    def __init__(self) -> None:
+        self.customers: dict[str, CustomerState] = {}
+        self.applied: dict[TopicPartition, int] = {}
+        self.tokens: dict[int, int] = {}
+        self.commits = 0
+
+    async def acquire(self, partitions: Iterable[int]) -> dict[int, int]:
+        for p in partitions:
+            self.tokens[p] = self.tokens.get(p, 0) + 1
+        return {p: self.tokens[p] for p in partitions}
+
+    async def offsets(self, partitions: Iterable[int]) -> dict[TopicPartition, int]:
+        wanted = set(partitions)
+        return {tp: o for tp, o in self.applied.items() if tp[1] in wanted}
+
+    async def load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
+        return {c: self.customers[c] for c in customer_ids if c in self.customers}
+
+    async def commit(self, batch: BatchWrite) -> None:
+        stale = [p for p, token in batch.fences.items() if self.tokens.get(p) != token]
+        if stale:
+            raise Fenced(stale)
+        self.customers.update({c: ch.after for c, ch in batch.changes.items()})
+        self.applied.update(batch.offsets)
+        self.commits += 1
+
+

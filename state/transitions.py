@@ -1,0 +1,252 @@
+"""Pure state transitions: ``apply(state, event, now) -> Outcome``. No I/O, no clock.
+
+Every rule about how an event or a command changes a customer lives here (the pool rules
+that decide whether a command is allowed live in ``state.pool``). The worker calls these
+functions; tests call them with tables of cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas.commands import (
+    Assign, Claim, Discard, Freeze, Lock, MarkChurned, MarkWon, MovePool, Register, Release,
+    Restore, Transfer, Unlock,
+)
+from schemas.commands import Command as AnyCommand
+from schemas.events import Click, Interaction, Order
+from schemas.outputs import Alert, Notice, NoticeType, Score
+from state.activity import add_to_day, epoch_day
+from state.customer import CustomerState, OwnershipChange, new_customer
+
+Event = Interaction | Click | Order | AnyCommand
+Effect = Notice | Alert | Score
+
+MAX_OPEN_ORDERS = 16
+MAX_HISTORY = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """Where a customer crmstream has never seen goes, and how many event ids it remembers."""
+
+    pool_id: str = "default"
+    level: str = "C"
+    recent_event_ids: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    state: CustomerState
+    effects: tuple[Effect, ...] = ()
+    changed: bool = True
+    rejection: str | None = None
+
+
+def later(current: datetime | None, candidate: datetime) -> datetime:
+    """Out-of-order events never move a "last" time backwards."""
+    return candidate if current is None or candidate > current else current
+
+
+def apply(
+    state: CustomerState | None, event: Event, now: datetime, defaults: Defaults = Defaults()
+) -> Outcome:
+    """The customer after ``event``, and the notices it causes. A duplicate changes nothing."""
+    if state is None:
+        state = new_customer(event.customer_id, defaults.pool_id, defaults.level, now)
+    elif event.event_id in state.recent_event_ids:
+        return Outcome(state, changed=False)
+    base = _touched(state, event, now, defaults.recent_event_ids)
+    match event:
+        case Interaction():
+            return Outcome(_interaction(base, event, now))
+        case Click():
+            return Outcome(_click(base, event, now))
+        case Order():
+            return Outcome(_order(base, event, now))
+        case _:
+            return _command(base, event, now)
+
+
+def _touched(state: CustomerState, event: Event, now: datetime, keep_ids: int) -> CustomerState:
+    ids = (*state.recent_event_ids[-(keep_ids - 1):], event.event_id) if keep_ids > 1 else (
+        event.event_id,
+    )
+    return state.model_copy(
+        update={
+            "version": state.version + 1,
+            "recent_event_ids": ids,
+            "updated_at": now,
+            "last_event_at": later(state.last_event_at, event.occurred_at),
+        }
+    )
+
+
+def _interaction(s: CustomerState, e: Interaction, now: datetime) -> CustomerState:
+    inbound = e.direction == "inbound"
+    update: dict[str, object] = {
+        "last_interaction_at": later(s.last_interaction_at, e.occurred_at),
+        "days": add_to_day(
+            s.days, epoch_day(e.occurred_at), epoch_day(now),
+            interactions=1, inbound=int(inbound), tickets=int(e.channel == "ticket"),
+        ),
+    }
+    if inbound:
+        update["last_inbound_at"] = later(s.last_inbound_at, e.occurred_at)
+    elif s.owner is not None and e.rep_id == s.owner:
+        update["last_follow_up_at"] = later(s.last_follow_up_at, e.occurred_at)
+    return s.model_copy(update=update)
+
+
+def _click(s: CustomerState, e: Click, now: datetime) -> CustomerState:
+    new_session = e.session_id != s.last_session_id
+    newest = s.last_click_at is None or e.occurred_at >= s.last_click_at
+    return s.model_copy(
+        update={
+            "last_click_at": later(s.last_click_at, e.occurred_at),
+            "last_session_id": e.session_id if newest else s.last_session_id,
+            "days": add_to_day(
+                s.days, epoch_day(e.occurred_at), epoch_day(now),
+                clicks=1, sessions=int(new_session), dwell_ms=e.dwell_ms or 0,
+                pricing_views=int(e.page_type == "pricing"),
+                cancel_views=int(e.page_type == "cancel"),
+            ),
+        }
+    )
+
+
+def _order(s: CustomerState, e: Order, now: datetime) -> CustomerState:
+    amount = float(e.amount)
+    day, today = epoch_day(e.occurred_at), epoch_day(now)
+    open_orders = tuple(o for o in s.open_orders if o != e.order_id)
+    update: dict[str, object] = {"open_orders": open_orders}
+    if e.status == "placed":
+        update |= {
+            "open_orders": (*open_orders, e.order_id)[-MAX_OPEN_ORDERS:],
+            "orders_total": s.orders_total + 1,
+            "last_order_at": later(s.last_order_at, e.occurred_at),
+            "days": add_to_day(s.days, day, today, orders=1),
+        }
+    elif e.status == "paid":
+        update |= {
+            "paid_total": s.paid_total + amount,
+            "last_paid_at": later(s.last_paid_at, e.occurred_at),
+            "last_order_at": later(s.last_order_at, e.occurred_at),
+            "days": add_to_day(s.days, day, today, paid_amount=amount),
+        }
+    elif e.status == "refunded":
+        update |= {
+            "refunds_total": s.refunds_total + 1,
+            "refund_amount_total": s.refund_amount_total + amount,
+            "days": add_to_day(s.days, day, today, refunds=1, refund_amount=amount),
+        }
+    return s.model_copy(update=update)
+
+
+# --- ownership commands -------------------------------------------------------------------
+
+
+def notice_id(s: CustomerState, kind: NoticeType, rep_id: str) -> str:
+    """Derived from the transition, so replaying the same command repeats the same id."""
+    return f"{s.customer_id}:{s.version}:{kind}:{rep_id}"
+
+
+def notice(
+    s: CustomerState, kind: NoticeType, rep_id: str, reason: str, now: datetime
+) -> Notice:
+    return Notice(
+        notice_id=notice_id(s, kind, rep_id), rep_id=rep_id, customer_id=s.customer_id,
+        type=kind, pool_id=s.pool_id, reason=reason, at=now,
+    )
+
+
+def rejected(s: CustomerState, actor: str, reason: str, now: datetime) -> Outcome:
+    """A refused command changes nothing but the dedupe memory, and tells its actor why."""
+    return Outcome(s, (notice(s, "rejected", actor, reason, now),), rejection=reason)
+
+
+def change_owner(
+    s: CustomerState, to_rep: str | None, at: datetime, reason: str, actor: str,
+    **update: object,
+) -> CustomerState:
+    """Every change of owner goes through here, so the history is never skipped."""
+    entry = OwnershipChange(at=at, from_rep=s.owner, to_rep=to_rep, reason=reason, actor=actor)
+    fields: dict[str, object] = {
+        "owner": to_rep,
+        "owner_since": at if to_rep is not None else None,
+        "history": (*s.history, entry)[-MAX_HISTORY:],
+    }
+    if to_rep is not None:
+        fields["status"] = "active"
+    return s.model_copy(update=fields | update)
+
+
+def handover(s: CustomerState, to_rep: str, at: datetime, reason: str, actor: str,
+             now: datetime) -> Outcome:
+    """Give the customer to ``to_rep``: the new owner is told, and so is the one it leaves."""
+    after = change_owner(s, to_rep, at, reason, actor, pooled_since=None)
+    effects: list[Effect] = [notice(after, "assigned", to_rep, reason, now)]
+    if s.owner is not None and s.owner != to_rep:
+        effects.append(notice(after, "transferred_out", s.owner, reason, now))
+    return Outcome(after, tuple(effects))
+
+
+def to_pool(s: CustomerState, pool_id: str, status: str, at: datetime, reason: str,
+            actor: str, now: datetime) -> Outcome:
+    """Take the customer from its owner (if any) into ``pool_id`` with ``status``."""
+    after = change_owner(
+        s, None, at, reason, actor, pool_id=pool_id, status=status, pooled_since=at,
+    ) if s.owner is not None else s.model_copy(
+        update={"pool_id": pool_id, "status": status, "pooled_since": at}
+    )
+    effects = () if s.owner is None else (notice(after, "released", s.owner, reason, now),)
+    return Outcome(after, effects)
+
+
+def _command(s: CustomerState, c: AnyCommand, now: datetime) -> Outcome:  # noqa: C901
+    at = c.issued_at
+    match c:
+        case Register():
+            registered = s.model_copy(update={"name": c.name, "pool_id": c.pool_id,
+                                              "level": c.level})
+            if c.owner is not None and c.owner != s.owner:
+                return handover(registered, c.owner, at, "registered", c.actor, now)
+            return Outcome(registered)
+        case Assign():
+            if s.status in ("frozen", "discarded"):
+                return rejected(s, c.actor, f"customer is {s.status}", now)
+            return handover(s, c.rep_id, at, "assigned", c.actor, now)
+        case Transfer():
+            if s.owner is None:
+                return rejected(s, c.actor, "customer has no owner to transfer from", now)
+            if s.owner == c.to_rep_id:
+                return rejected(s, c.actor, "customer already belongs to that rep", now)
+            return handover(s, c.to_rep_id, at, "transferred", c.actor, now)
+        case Claim():
+            if s.status != "pooled":
+                return rejected(s, c.rep_id, "not in the pool", now)
+            return handover(s, c.rep_id, at, "claimed", c.actor, now)
+        case Release():
+            if s.status in ("frozen", "discarded"):
+                return rejected(s, c.actor, f"customer is {s.status}", now)
+            return to_pool(s, c.pool_id, "pooled", at, c.reason, c.actor, now)
+        case MovePool():
+            return Outcome(s.model_copy(update={"pool_id": c.pool_id}))
+        case Freeze():
+            return to_pool(s, s.pool_id, "frozen", at, "frozen", c.actor, now)
+        case Discard():
+            return to_pool(s, s.pool_id, "discarded", at, "discarded", c.actor, now)
+        case Restore():
+            if s.status not in ("frozen", "discarded"):
+                return rejected(s, c.actor, "customer is not in the recycle bin", now)
+            return Outcome(s.model_copy(update={"status": "pooled", "pooled_since": at}))
+        case Lock():
+            return Outcome(s.model_copy(update={"locked": True}))
+        case Unlock():
+            return Outcome(s.model_copy(update={"locked": False}))
+        case MarkWon():
+            return Outcome(s.model_copy(update={"status": "won"}))
+        case MarkChurned():
+            return Outcome(s.model_copy(update={"status": "churned"}))
+    raise AssertionError(f"unhandled command {c!r}")  # pragma: no cover
