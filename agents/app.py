@@ -11,11 +11,14 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import faust
 from faust.types import TP, EventT
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents.processor import Outgoing, Processor, Record
 from agents.web import register_views
@@ -85,6 +88,10 @@ def redis_client(settings: Settings) -> Redis:
         socket_timeout=10,
         socket_connect_timeout=5,
         health_check_interval=30,
+        # Reconnect quietly through short outages; longer ones surface to the processor,
+        # which keeps retrying the batch and counts the failures.
+        retry=Retry(ExponentialBackoff(cap=1.0), retries=3),
+        retry_on_error=[RedisConnectionError, OSError],
     )
 
 
@@ -125,7 +132,9 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     )
 
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        batches: AsyncIterator[Sequence[EventT[bytes]]] = stream.take_events(
+        # take_events is faust-streaming's batch API; its StreamT protocol does not list it.
+        batching = cast("faust.Stream[bytes]", stream)
+        batches: AsyncIterator[Sequence[EventT[bytes]]] = batching.take_events(
             settings.batch_max_events, within=settings.batch_within_s
         )
         async for events in batches:
@@ -137,13 +146,16 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     app.agent(inputs, name="ingest", concurrency=1)(ingest)
 
+    def inputs_of(assignment: set[TP]) -> set[int]:
+        return {tp.partition for tp in assignment if tp.topic in topics.kind_of}
+
     @app.on_partitions_assigned.connect
-    async def on_assigned(sender: Any, assigned: set[TP], **_: Any) -> None:
-        await processor.assign({tp.partition for tp in assigned if tp.topic in topics.kind_of})
+    async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await processor.assign(inputs_of(args[0] if args else kwargs["assigned"]))
 
     @app.on_partitions_revoked.connect
-    async def on_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
-        processor.revoke({tp.partition for tp in revoked if tp.topic in topics.kind_of})
+    async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        processor.revoke(inputs_of(args[0] if args else kwargs["revoked"]))
 
     register_views(app, processor)
     return app, processor

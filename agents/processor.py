@@ -23,19 +23,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from agents import metrics
 from crmstream.clock import Clock
 from crmstream.settings import Topics
-from schemas.decode import InputKind, InvalidRecord, decode, dead_letter
+from schemas.decode import InputKind, InvalidRecord, dead_letter, decode
 from schemas.outputs import Alert, DeadLetter, Notice, Score
 from state.customer import CustomerState
 from state.store import (
-    BatchWrite, Change, Fenced, StateStore, StoreUnavailable, TopicPartition,
+    BatchWrite,
+    Change,
+    Fenced,
+    StateStore,
+    StoreUnavailable,
+    TopicPartition,
 )
 from state.transitions import Defaults, Event, Outcome, apply
 
-from agents import metrics
-
 log = logging.getLogger(__name__)
+DEFAULTS = Defaults()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,7 @@ class Processor:
         sink: Sink,
         topics: Topics,
         clock: Clock,
-        defaults: Defaults = Defaults(),
+        defaults: Defaults = DEFAULTS,
         max_future_skew: timedelta = timedelta(minutes=5),
         cache_size: int = 200_000,
         retry_delay_s: float = 0.2,

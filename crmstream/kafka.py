@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from typing import Any
 
@@ -57,10 +58,8 @@ async def create_topics(settings: Settings) -> list[str]:
             for name in (*topics.inputs, *topics.outputs) if name not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:  # another process won the race; fine
-                pass
         return [t.name for t in wanted]
     finally:
         await admin.close()

@@ -9,7 +9,7 @@ messages. Deterministic for a given seed, so benchmarks replay the same stream.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +20,8 @@ from crmstream.settings import Topics
 POSITIVE_TEXTS = (
     "质量很好，物流也很快，非常满意", "客服态度很好，问题很快解决了", "价格合理，下次还会再买",
     "Great service, thanks for the quick follow-up!", "The demo was really helpful, we love it",
-    "非常感谢，great product 很好用", "包装很好，推荐给朋友了", "Happy with the new plan, works well",
+    "非常感谢，great product 很好用", "包装很好，推荐给朋友了",
+    "Happy with the new plan, works well",
 )
 NEGATIVE_TEXTS = (
     "太慢了，等了一个星期还没到货", "质量很差，要求退款", "客服一直不回复，很失望",
@@ -82,7 +83,7 @@ class Traffic:
         return f"{kind}-{self.seq:010d}"
 
     @staticmethod
-    def _encode(body: dict[str, object]) -> bytes:
+    def _encode(body: Mapping[str, object]) -> bytes:
         return orjson.dumps(body)
 
     def registrations(self, now: datetime) -> Iterator[Message]:
@@ -171,7 +172,7 @@ class Traffic:
         return (self.topics.orders, c.customer_id, self._encode(body))
 
     def _command(self, c: Customer, now: datetime) -> Message:
-        common = {"command_id": self._id("cmd"), "customer_id": c.customer_id,
+        common: dict[str, object] = {"command_id": self._id("cmd"), "customer_id": c.customer_id,
                   "issued_at": now.isoformat()}
         roll = self.rng.random()
         rep = self.rng.choice(self.reps)

@@ -20,9 +20,9 @@ DeadLetterReason = Literal[
 ]
 
 ADAPTERS: dict[InputKind, TypeAdapter[Inbound]] = {
-    "interactions": TypeAdapter(Interaction),  # type: ignore[dict-item]
-    "clicks": TypeAdapter(Click),  # type: ignore[dict-item]
-    "orders": TypeAdapter(Order),  # type: ignore[dict-item]
+    "interactions": TypeAdapter(Interaction),
+    "clicks": TypeAdapter(Click),
+    "orders": TypeAdapter(Order),
     "commands": COMMAND_ADAPTER,  # type: ignore[dict-item]
 }
 

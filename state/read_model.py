@@ -36,9 +36,9 @@ def read_model(state: CustomerState, now: datetime) -> dict[str, str]:
         "open_orders": str(len(state.open_orders)),
     }
     for name in _TIME_FIELDS:
-        value: datetime | None = getattr(state, name)
-        fields[name] = value.isoformat() if value is not None else ""
+        when: datetime | None = getattr(state, name)
+        fields[name] = when.isoformat() if when is not None else ""
     windowed = windows(state, now)
-    for name, value in (windowed | rfm(state, now, windowed)).items():
-        fields[name] = _number(value)
+    for name, number in (windowed | rfm(state, now, windowed)).items():
+        fields[name] = _number(number)
     return fields

@@ -79,7 +79,7 @@ class RedisStore:
                 ]
                 if stale:
                     raise Fenced(stale)
-            pipe.multi()
+            pipe.multi()  # type: ignore[no-untyped-call]
             for change in batch.changes.values():
                 self._write_customer(pipe, change, batch)
             for (topic, partition), offset in batch.offsets.items():

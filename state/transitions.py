@@ -11,8 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.commands import (
-    Assign, Claim, Discard, Freeze, Lock, MarkChurned, MarkWon, MovePool, Register, Release,
-    Restore, Transfer, Unlock,
+    Assign,
+    Claim,
+    Discard,
+    Freeze,
+    Lock,
+    MarkChurned,
+    MarkWon,
+    MovePool,
+    Register,
+    Release,
+    Restore,
+    Transfer,
+    Unlock,
 )
 from schemas.commands import Command as AnyCommand
 from schemas.events import Click, Interaction, Order

@@ -1,0 +1,79 @@
+# crmstream: one entry point for install, run, test, lint and benchmarks.
+# `make run` and `make test` work on a fresh machine: they install what is missing first.
+
+SHELL := /bin/bash
+PYTHON_SYS ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STACK := PYTHON=$(abspath $(PY)) deploy/stack.sh
+RUN_SECONDS ?= 120
+RUN_RATE ?= 300
+export CRMSTREAM_STATE_DIR ?= .stack/worker
+
+.PHONY: help install stack-up stack-down stack-reset topics run stop test test-unit \
+        test-integration lint typecheck schemas bench-throughput clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON_SYS) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv and install crmstream with its dev tools
+
+stack-up: install  ## start the local Kafka broker and Redis server (idempotent)
+	$(STACK) up
+
+stack-down:  ## stop the local stack (data kept)
+	$(STACK) down
+
+stack-reset:  ## stop the local stack and delete its data
+	$(STACK) reset
+
+topics: stack-up  ## create every topic
+	$(BIN)/crmstream topics
+
+run: topics  ## the main job: stack, topics, worker in the background, simulated traffic
+	@mkdir -p .stack
+	@if [ -f .stack/worker.pid ] && kill -0 $$(cat .stack/worker.pid) 2>/dev/null; then \
+	  echo "worker already running (pid $$(cat .stack/worker.pid))"; \
+	else \
+	  nohup $(BIN)/crmstream worker > .stack/worker.log 2>&1 & echo $$! > .stack/worker.pid; \
+	  echo "worker started (pid $$(cat .stack/worker.pid)), log: .stack/worker.log"; \
+	fi
+	@for i in $$(seq 1 60); do curl -sf localhost:6066/healthz >/dev/null && break; sleep 1; done
+	@curl -sf localhost:6066/healthz >/dev/null || { tail -n 30 .stack/worker.log; exit 1; }
+	$(BIN)/crmstream simulate --rate $(RUN_RATE) --duration $(RUN_SECONDS)
+	@$(PY) -m crmstream.tour
+
+stop:  ## stop the worker started by `make run`
+	@if [ -f .stack/worker.pid ]; then kill $$(cat .stack/worker.pid) 2>/dev/null || true; rm -f .stack/worker.pid; fi
+
+test: stack-up  ## install, start the stack, run every test (unit and integration)
+	$(BIN)/pytest -q
+
+test-unit: install  ## the pure tests only (no services)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: stack-up  ## the tests against the real Kafka and Redis
+	$(BIN)/pytest -q tests/integration
+
+lint: install  ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+typecheck: install
+	$(BIN)/mypy
+
+schemas: install  ## regenerate the JSON Schema files in schemas/json
+	$(PY) -m schemas.export
+
+bench-throughput: topics  ## worker vs bare Faust vs raw consumer on the same records
+	$(PY) -m bench.throughput
+
+clean: stop
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

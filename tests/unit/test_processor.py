@@ -1,0 +1,129 @@
+"""The batch processor against the in-memory store: replays, dead letters, fencing, retries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from agents.processor import Outgoing, Processor, Record
+from crmstream.clock import ManualClock
+from crmstream.settings import Topics
+from state.store import BatchWrite, MemoryStore, StoreUnavailable
+from tests.factories import T0, as_json, click, command
+
+TOPICS = Topics("crm.")
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        self.sent.extend(messages)
+
+    def on(self, topic: str) -> list[dict[str, object]]:
+        return [orjson.loads(m.value) for m in self.sent if m.topic == topic]
+
+
+def make(store: MemoryStore | None = None) -> tuple[Processor, MemoryStore, ListSink]:
+    store = store or MemoryStore()
+    sink = ListSink()
+    return Processor(store, sink, TOPICS, ManualClock(T0), retry_delay_s=0), store, sink
+
+
+def clicks(customer: str, n: int, partition: int = 0, first_offset: int = 0) -> list[Record]:
+    return [
+        Record(TOPICS.clicks, partition, first_offset + i, customer.encode(),
+               as_json(click(customer, event_id=f"{customer}-{first_offset + i}")))
+        for i in range(n)
+    ]
+
+
+async def test_a_batch_lands_in_the_store_with_its_offsets() -> None:
+    processor, store, _ = make()
+    result = await processor.process(clicks("c1", 3) + clicks("c2", 2, partition=1))
+    assert result.applied == 5
+    assert store.customers["c1"].version == 3
+    assert store.applied == {(TOPICS.clicks, 0): 2, (TOPICS.clicks, 1): 1}
+
+
+async def test_a_replay_after_a_restart_counts_nothing_twice() -> None:
+    first, store, _ = make()
+    records = clicks("c1", 10)
+    await first.process(records[:6])
+    restarted, _, _ = make(store)  # a new worker: empty cache, same store
+    result = await restarted.process(records)  # Kafka redelivers from an older offset
+    assert (result.skipped, result.applied) == (6, 4)
+    assert store.customers["c1"].version == 10
+
+
+async def test_a_redelivered_event_with_a_new_offset_is_dropped_by_its_id() -> None:
+    processor, store, _ = make()
+    [record] = clicks("c1", 1)
+    again = Record(record.topic, 0, 1, record.key, record.value)
+    result = await processor.process([record, again])
+    assert (result.applied, result.skipped) == (1, 1)
+    assert store.customers["c1"].version == 1
+
+
+async def test_bad_records_become_dead_letters_and_the_batch_goes_on() -> None:
+    processor, store, sink = make()
+    good = clicks("c1", 2)
+    bad = Record(TOPICS.clicks, 0, 2, b"c1", b"\xff\xfe")
+    result = await processor.process([good[0], bad, Record(*vars_of(good[1], offset=3))])
+    assert result.applied == 2
+    [letter] = sink.on(TOPICS.dlq)
+    assert (letter["reason"], letter["offset"], letter["source_topic"]) == (
+        "undecodable", 2, TOPICS.clicks)
+    assert store.applied[(TOPICS.clicks, 0)] == 3  # the dead letter's offset is done too
+
+
+def vars_of(record: Record, **changes: object) -> tuple[object, ...]:
+    fields = {"topic": record.topic, "partition": record.partition, "offset": record.offset,
+              "key": record.key, "value": record.value} | changes
+    return tuple(fields.values())
+
+
+async def test_notices_are_published_with_the_batch() -> None:
+    processor, _, sink = make()
+    register = command("register", customer="c1", pool_id="p", level="A", name="n",
+                       owner="rep-1")
+    await processor.process([Record(TOPICS.commands, 0, 0, b"c1", as_json(register))])
+    [notice] = sink.on(TOPICS.notices)
+    assert (notice["type"], notice["rep_id"]) == ("assigned", "rep-1")
+
+
+async def test_a_fenced_worker_writes_nothing() -> None:
+    store = MemoryStore()
+    old, _, _ = make(store)
+    await old.process(clicks("c1", 1))
+    new, _, _ = make(store)
+    await new.assign([0])  # the partition moved; the old worker has not noticed yet
+    result = await old.process(clicks("c1", 1, first_offset=1))
+    assert result.fenced == [0]
+    assert store.customers["c1"].version == 1
+    assert store.applied[(TOPICS.clicks, 0)] == 0
+    # and it does not take the partition back on its own
+    await old.process(clicks("c1", 1, first_offset=2))
+    assert store.customers["c1"].version == 1
+
+
+class FlakyStore(MemoryStore):
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def commit(self, batch: BatchWrite) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("ConnectionError", "redis went away")
+        await super().commit(batch)
+
+
+async def test_an_unavailable_store_is_retried_until_the_batch_is_written() -> None:
+    store = FlakyStore(failures=3)
+    processor, _, _ = make(store)
+    await processor.process(clicks("c1", 2))
+    assert store.customers["c1"].version == 2
+    assert store.commits == 1

@@ -1,0 +1,31 @@
+"""The committed JSON Schema files match the models, and settings never leak secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from crmstream.settings import Settings
+from schemas.export import JSON_DIR, rendered
+
+
+@pytest.mark.parametrize(("file_name", "text"), sorted(rendered().items()))
+def test_committed_json_schema_is_current(file_name: str, text: str) -> None:
+    path = JSON_DIR / file_name
+    assert path.exists(), f"{file_name} missing: run `make schemas`"
+    assert path.read_text(encoding="utf-8") == text, f"{file_name} is stale: run `make schemas`"
+
+
+def test_secrets_are_masked_when_settings_are_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRMSTREAM_REDIS_URL", "rediss://:hunter2@redis.internal:6380/0")
+    monkeypatch.setenv("CRMSTREAM_KAFKA_SASL_PASSWORD", "s3cret")
+    monkeypatch.setenv("CRMSTREAM_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    settings = Settings()
+    shown = repr(settings) + str(settings.redacted())
+    assert "hunter2" not in shown
+    assert "s3cret" not in shown
+    assert settings.redis_url.get_secret_value().startswith("rediss://")
+
+
+def test_topic_prefix_renames_every_topic() -> None:
+    topics = Settings(topic_prefix="acme.").topics
+    assert all(t.startswith("acme.") for t in (*topics.inputs, *topics.outputs))
