@@ -25,6 +25,7 @@ from agents.web import register_views
 from crmstream.clock import SystemClock
 from crmstream.settings import Settings
 from state.keys import Keys
+from state.redis_connection import connect
 from state.redis_store import RedisStore
 from state.transitions import Defaults
 
@@ -83,7 +84,7 @@ def broker_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLC
 
 
 def redis_client(settings: Settings) -> Redis:
-    return Redis.from_url(
+    return connect(
         settings.redis_url.get_secret_value(),
         socket_timeout=10,
         socket_connect_timeout=5,

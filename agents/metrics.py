@@ -18,7 +18,8 @@ DEAD_LETTERS = Counter(
 EVENT_LATENCY = Histogram(
     "crmstream_event_latency_seconds",
     "From an event's occurred_at to its state change being durable in Redis",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75,
+             1, 2.5, 5, 10, 30, 60, 300),
 )
 BATCH_SIZE = Histogram(
     "crmstream_batch_records", "Records per processed batch",

@@ -39,10 +39,8 @@ def client_options(settings: Settings) -> dict[str, Any]:
 
 
 def producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        **client_options(settings), acks="all", linger_ms=5, max_batch_size=256 * 1024,
-        **overrides,
-    )
+    options = {"acks": "all", "linger_ms": 5, "max_batch_size": 256 * 1024} | overrides
+    return AIOKafkaProducer(**client_options(settings), **options)
 
 
 async def create_topics(settings: Settings) -> list[str]:

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     default_level: str = "C"
 
     batch_max_events: int = Field(default=1000, ge=1)
-    batch_within_s: float = Field(default=0.05, gt=0)
+    batch_within_s: float = Field(default=0.01, gt=0)
     cache_max_customers: int = Field(default=200_000, ge=1000)
     # An event stamped further ahead than this is an absurd value, not a clock skew.
     max_future_skew_s: float = Field(default=300.0, ge=0)

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from state.activity import WINDOWS_DAYS, epoch_day, window_totals
+from state.activity import TALLY_FIELDS, WINDOWS_DAYS, epoch_day, windowed_sums
 from state.customer import CustomerState
 
-# The window sums published in the read model, as (tally field, public name).
+# The rolling sums published in the read model (the other day tallies stay in ``doc``).
 WINDOW_FIELDS = (
-    ("interactions", "interactions"), ("inbound", "inbound"), ("tickets", "tickets"),
-    ("sessions", "sessions"), ("clicks", "clicks"), ("dwell_ms", "dwell_ms"),
-    ("pricing_views", "pricing_views"), ("cancel_views", "cancel_views"),
-    ("orders", "orders"), ("paid_amount", "paid_amount"), ("refunds", "refunds"),
+    "interactions", "sessions", "clicks", "dwell_ms", "orders", "paid_amount", "refunds",
+    "refund_amount",
 )
+_MONEY = frozenset({"paid_amount", "refund_amount"})
+# (span, [(tally index, published key, is money)]): names built once, not per customer.
+_PUBLISHED = [
+    (span, [(TALLY_FIELDS.index(name), f"{name}_{span}d", name in _MONEY)
+            for name in WINDOW_FIELDS])
+    for span in WINDOWS_DAYS
+]
 
 
 def days_since(then: datetime | None, now: datetime) -> float | None:
@@ -22,12 +27,12 @@ def days_since(then: datetime | None, now: datetime) -> float | None:
 
 def windows(state: CustomerState, now: datetime) -> dict[str, float]:
     """``{name}_{span}d`` for every window field and span, e.g. ``clicks_7d``."""
-    today = epoch_day(now)
     out: dict[str, float] = {}
-    for span in WINDOWS_DAYS:
-        totals = window_totals(state.days, today, span)
-        for field, name in WINDOW_FIELDS:
-            out[f"{name}_{span}d"] = totals[field]
+    sums = windowed_sums(state.days, epoch_day(now))
+    for span, published in _PUBLISHED:
+        totals = sums[span]
+        for index, key, money in published:
+            out[key] = round(totals[index], 2) if money else int(totals[index])
     return out
 
 
@@ -35,11 +40,8 @@ def rfm(state: CustomerState, now: datetime, windowed: dict[str, float]) -> dict
     """Recency (days since the last paid order, or since first seen if none), frequency
     (paid-or-placed orders in 90 days) and monetary value (paid minus refunded, 90 days)."""
     recency = days_since(state.last_paid_at or state.last_order_at or state.created_at, now)
-    refunded_90d = sum(
-        t.refund_amount for d, t in state.days.items() if d > epoch_day(now) - 90
-    )
     return {
-        "recency_days": recency if recency is not None else 0.0,
+        "recency_days": round(recency, 3) if recency is not None else 0.0,
         "frequency_90d": windowed["orders_90d"],
-        "monetary_90d": windowed["paid_amount_90d"] - refunded_90d,
+        "monetary_90d": round(windowed["paid_amount_90d"] - windowed["refund_amount_90d"], 2),
     }

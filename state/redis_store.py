@@ -3,17 +3,63 @@ per-partition offsets and fencing tokens that make a replay exact."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import orjson
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 
-from state.customer import CustomerState
+from state.customer import CustomerState, OwnershipChange
 from state.keys import Keys
 from state.read_model import read_model
 from state.store import BatchWrite, Change, Fenced, StoreUnavailable, TopicPartition
+
+_HISTORY: TypeAdapter[tuple[OwnershipChange, ...]] = TypeAdapter(tuple[OwnershipChange, ...])
+COMMIT_SCRIPT = (Path(__file__).parent / "commit_batch.lua").read_text(encoding="utf-8")
+
+
+class _Program:
+    """The arguments of ``commit_batch.lua``: one round trip and one reply per batch, checked
+    and applied atomically by Redis (a MULTI/EXEC would need WATCH round trips and one reply
+    per command)."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self._index: dict[str, int] = {}
+        self._fences: list[str | int] = []
+        self._hashes: list[str | bytes | int] = []
+        self._members: list[str | int | float] = []
+        self._counts = [0, 0, 0]
+
+    def _key(self, key: str) -> int:
+        index = self._index.get(key)
+        if index is None:
+            self.keys.append(key)
+            index = self._index[key] = len(self.keys)
+        return index
+
+    def fence(self, key: str, token: int, partition: int) -> None:
+        self._fences += (self._key(key), str(token), partition)
+        self._counts[0] += 1
+
+    def hset(self, key: str, fields: Mapping[str, str | bytes]) -> None:
+        self._hashes += (self._key(key), len(fields))
+        for name, value in fields.items():
+            self._hashes += (name, value)
+        self._counts[1] += 1
+
+    def member(self, op: str, key: str, member: str, score: float | None = None) -> None:
+        self._members += (op, self._key(key))
+        if score is not None:
+            self._members.append(score)
+        self._members.append(member)
+        self._counts[2] += 1
+
+    def args(self) -> list[str | bytes | int | float]:
+        fences, hashes, members = self._counts
+        return [fences, *self._fences, hashes, *self._hashes, members, *self._members]
 
 
 def _unavailable(exc: Exception) -> StoreUnavailable:
@@ -29,6 +75,7 @@ class RedisStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
+        self._commit_script = redis.register_script(COMMIT_SCRIPT)
 
     async def _acquire(self, partitions: Iterable[int]) -> dict[int, int]:
         parts = list(partitions)
@@ -60,31 +107,25 @@ class RedisStore:
                 rows = await pipe.execute()
             for cid, (doc, history) in zip(chunk, rows, strict=True):
                 if doc is not None:
-                    data = orjson.loads(doc)
-                    data["history"] = orjson.loads(history) if history else []
-                    found[cid] = CustomerState.model_validate(data)
+                    state = CustomerState.model_validate_json(doc)
+                    if history:
+                        state = state.model_copy(
+                            update={"history": _HISTORY.validate_json(history)}
+                        )
+                    found[cid] = state
         return found
 
     async def _commit(self, batch: BatchWrite) -> None:
-        fence_keys = [self.keys.fence(p) for p in batch.fences]
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if fence_keys:
-                # WATCH first, then compare: a new owner that took a partition before the
-                # check shows up as a stale token, one that takes it after as a WatchError.
-                await pipe.watch(*fence_keys)
-                current = await pipe.mget(fence_keys)
-                stale = [
-                    p for (p, token), held in zip(batch.fences.items(), current, strict=True)
-                    if held is None or int(held) != token
-                ]
-                if stale:
-                    raise Fenced(stale)
-            pipe.multi()  # type: ignore[no-untyped-call]
-            for change in batch.changes.values():
-                self._write_customer(pipe, change, batch)
-            for (topic, partition), offset in batch.offsets.items():
-                pipe.hset(self.keys.offsets(partition), topic, offset)
-            await pipe.execute()
+        program = _Program()
+        for partition, token in batch.fences.items():
+            program.fence(self.keys.fence(partition), token, partition)
+        for change in batch.changes.values():
+            self._write_customer(program, change, batch)
+        for (topic, partition), offset in batch.offsets.items():
+            program.hset(self.keys.offsets(partition), {topic: str(offset)})
+        stale = await self._commit_script(keys=program.keys, args=program.args())
+        if stale:
+            raise Fenced(int(p) for p in stale)
 
     async def acquire(self, partitions: Iterable[int]) -> dict[int, int]:
         try:
@@ -107,42 +148,38 @@ class RedisStore:
     async def commit(self, batch: BatchWrite) -> None:
         try:
             await self._commit(batch)
-        except WatchError:
-            raise Fenced(batch.fences) from None
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from exc
 
-    def _write_customer(self, pipe: Any, change: Change, batch: BatchWrite) -> None:
+    def _write_customer(self, program: _Program, change: Change, batch: BatchWrite) -> None:
         after, before = change.after, change.before
         doc = after.model_dump_json(exclude={"history"}, exclude_defaults=True)
-        fields = read_model(after, batch.now)
+        fields = read_model(after, batch.now, stored=before)
         fields["doc"] = doc
         if before is None or before.history != after.history:
-            fields["history"] = orjson.dumps(
-                [h.model_dump(mode="json") for h in after.history]
-            ).decode()
-        pipe.hset(self.keys.customer(after.customer_id), mapping=fields)
-        self._write_memberships(pipe, before, after)
+            fields["history"] = orjson.dumps([h.model_dump() for h in after.history])
+        program.hset(self.keys.customer(after.customer_id), fields)
+        self._write_memberships(program, before, after)
 
     def _write_memberships(
-        self, pipe: Any, before: CustomerState | None, after: CustomerState
+        self, program: _Program, before: CustomerState | None, after: CustomerState
     ) -> None:
         """Keep each rep's set and each pool's sorted sets in step with the customer."""
         cid = after.customer_id
         old_owner = before.owner if before else None
         if old_owner != after.owner:
             if old_owner is not None:
-                pipe.srem(self.keys.rep_customers(old_owner), cid)
+                program.member("srem", self.keys.rep_customers(old_owner), cid)
             if after.owner is not None:
-                pipe.sadd(self.keys.rep_customers(after.owner), cid)
+                program.member("sadd", self.keys.rep_customers(after.owner), cid)
         old_place = _pool_place(before) if before else None
         new_place = _pool_place(after)
         if old_place != new_place:
             if old_place is not None:
-                pipe.zrem(self._place_key(old_place), cid)
+                program.member("zrem", self._place_key(old_place), cid)
             if new_place is not None:
                 since = after.pooled_since or after.updated_at
-                pipe.zadd(self._place_key(new_place), {cid: since.timestamp()})
+                program.member("zadd", self._place_key(new_place), cid, since.timestamp())
 
     def _place_key(self, place: tuple[str, bool]) -> str:
         pool_id, in_recycle_bin = place

@@ -68,33 +68,33 @@ def apply(
         state = new_customer(event.customer_id, defaults.pool_id, defaults.level, now)
     elif event.event_id in state.recent_event_ids:
         return Outcome(state, changed=False)
-    base = _touched(state, event, now, defaults.recent_event_ids)
+    touched = _touched(state, event, now, defaults.recent_event_ids)
     match event:
         case Interaction():
-            return Outcome(_interaction(base, event, now))
+            return Outcome(state.model_copy(update=touched | _interaction(state, event, now)))
         case Click():
-            return Outcome(_click(base, event, now))
+            return Outcome(state.model_copy(update=touched | _click(state, event, now)))
         case Order():
-            return Outcome(_order(base, event, now))
+            return Outcome(state.model_copy(update=touched | _order(state, event, now)))
         case _:
-            return _command(base, event, now)
+            return _command(state.model_copy(update=touched), event, now)
 
 
-def _touched(state: CustomerState, event: Event, now: datetime, keep_ids: int) -> CustomerState:
-    ids = (*state.recent_event_ids[-(keep_ids - 1):], event.event_id) if keep_ids > 1 else (
-        event.event_id,
-    )
-    return state.model_copy(
-        update={
-            "version": state.version + 1,
-            "recent_event_ids": ids,
-            "updated_at": now,
-            "last_event_at": later(state.last_event_at, event.occurred_at),
-        }
-    )
+def _touched(state: CustomerState, event: Event, now: datetime, keep_ids: int) -> dict[str, object]:
+    """What every applied event changes: the version, the dedupe memory, the clocks."""
+    kept = state.recent_event_ids[-(keep_ids - 1):] if keep_ids > 1 else ()
+    return {
+        "version": state.version + 1,
+        "recent_event_ids": (*kept, event.event_id),
+        "updated_at": now,
+        "last_event_at": later(state.last_event_at, event.occurred_at),
+    }
 
 
-def _interaction(s: CustomerState, e: Interaction, now: datetime) -> CustomerState:
+# Each of these returns the fields an activity event changes (merged into one copy).
+
+
+def _interaction(s: CustomerState, e: Interaction, now: datetime) -> dict[str, object]:
     inbound = e.direction == "inbound"
     update: dict[str, object] = {
         "last_interaction_at": later(s.last_interaction_at, e.occurred_at),
@@ -107,27 +107,25 @@ def _interaction(s: CustomerState, e: Interaction, now: datetime) -> CustomerSta
         update["last_inbound_at"] = later(s.last_inbound_at, e.occurred_at)
     elif s.owner is not None and e.rep_id == s.owner:
         update["last_follow_up_at"] = later(s.last_follow_up_at, e.occurred_at)
-    return s.model_copy(update=update)
+    return update
 
 
-def _click(s: CustomerState, e: Click, now: datetime) -> CustomerState:
+def _click(s: CustomerState, e: Click, now: datetime) -> dict[str, object]:
     new_session = e.session_id != s.last_session_id
     newest = s.last_click_at is None or e.occurred_at >= s.last_click_at
-    return s.model_copy(
-        update={
-            "last_click_at": later(s.last_click_at, e.occurred_at),
-            "last_session_id": e.session_id if newest else s.last_session_id,
-            "days": add_to_day(
-                s.days, epoch_day(e.occurred_at), epoch_day(now),
-                clicks=1, sessions=int(new_session), dwell_ms=e.dwell_ms or 0,
-                pricing_views=int(e.page_type == "pricing"),
-                cancel_views=int(e.page_type == "cancel"),
-            ),
-        }
-    )
+    return {
+        "last_click_at": later(s.last_click_at, e.occurred_at),
+        "last_session_id": e.session_id if newest else s.last_session_id,
+        "days": add_to_day(
+            s.days, epoch_day(e.occurred_at), epoch_day(now),
+            clicks=1, sessions=int(new_session), dwell_ms=e.dwell_ms or 0,
+            pricing_views=int(e.page_type == "pricing"),
+            cancel_views=int(e.page_type == "cancel"),
+        ),
+    }
 
 
-def _order(s: CustomerState, e: Order, now: datetime) -> CustomerState:
+def _order(s: CustomerState, e: Order, now: datetime) -> dict[str, object]:
     amount = float(e.amount)
     day, today = epoch_day(e.occurred_at), epoch_day(now)
     open_orders = tuple(o for o in s.open_orders if o != e.order_id)
@@ -152,7 +150,7 @@ def _order(s: CustomerState, e: Order, now: datetime) -> CustomerState:
             "refund_amount_total": s.refund_amount_total + amount,
             "days": add_to_day(s.days, day, today, refunds=1, refund_amount=amount),
         }
-    return s.model_copy(update=update)
+    return update
 
 
 # --- ownership commands -------------------------------------------------------------------

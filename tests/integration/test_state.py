@@ -61,7 +61,7 @@ async def test_events_become_state_read_model_and_memberships(
     assert acme["name"] == "ACME 有限公司"
     assert acme["paid_total"] == "120.5000"
     assert acme["clicks_7d"] == "1"
-    assert acme["pricing_views_30d"] == "1"
+    assert acme["clicks_30d"] == "1"
     assert acme["orders_90d"] == "1"
     assert acme["last_follow_up_at"] != ""
     history = orjson.loads(acme["history"])

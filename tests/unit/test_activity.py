@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from state.activity import KEEP_DAYS, DayTally, add_to_day, window_totals
+from state.activity import KEEP_DAYS, TALLY_FIELDS, DayTally, add_to_day, windowed_sums
 from state.features import rfm, windows
 from state.transitions import apply
 from tests.factories import at, click, order
 
 TODAY = 20_000
+CLICKS = TALLY_FIELDS.index("clicks")
 
 
 @pytest.mark.parametrize(
@@ -18,7 +19,7 @@ TODAY = 20_000
 )
 def test_window_edges(event_days_ago: int, span: int, counted: int) -> None:
     days = add_to_day({}, TODAY - event_days_ago, TODAY, clicks=1)
-    assert window_totals(days, TODAY, span)["clicks"] == counted
+    assert windowed_sums(days, TODAY)[span][CLICKS] == counted
 
 
 def test_old_days_are_dropped_so_state_stays_bounded() -> None:
@@ -26,7 +27,7 @@ def test_old_days_are_dropped_so_state_stays_bounded() -> None:
     for day in range(TODAY - 400, TODAY + 1):
         days = add_to_day(days, day, day, clicks=1)
     assert len(days) == KEEP_DAYS
-    assert window_totals(days, TODAY, 90)["clicks"] == 90
+    assert windowed_sums(days, TODAY)[90][CLICKS] == 90
 
 
 def test_events_older_than_the_longest_window_change_nothing() -> None:

@@ -1,0 +1,255 @@
+"""``make bench-throughput``: the worker against a bare Faust agent and a plain consumer.
+
+All three read the same records, produced once beforehand to fresh topics (about 60%
+clicks, 30% interactions, 10% orders over 100,000 customers), each in its own consumer
+group from the first offset: the rates compare like with like on the same machine in the
+same run. Then the worker's produce-to-Redis latency is measured at half its maximum rate.
+Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
+
+from crmstream.kafka import create_topics, producer
+from crmstream.settings import Settings
+from crmstream.traffic import Traffic, utcnow
+
+ROOT = Path(__file__).resolve().parents[1]
+LATENCY_METRIC = "crmstream_event_latency_seconds"
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+async def produce(settings: Settings, traffic: Traffic, count: int,
+                  rate: float | None = None) -> float:
+    """Send ``count`` messages, as fast as possible or paced at ``rate``; return seconds."""
+    started = time.perf_counter()
+    async with producer(settings, linger_ms=5 if rate is None else 0) as out:
+        for n in range(count):
+            topic, key, value = traffic.next(utcnow())
+            await out.send(topic, value, key=key.encode())
+            if rate is not None:
+                delay = started + (n + 1) / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+        await out.flush()
+    return time.perf_counter() - started
+
+
+async def raw_consumer_rate(settings: Settings, events: int) -> float:
+    consumer = AIOKafkaConsumer(
+        *settings.topics.inputs, bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"bench-raw-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
+        enable_auto_commit=False, max_poll_records=2000,
+    )
+    await consumer.start()
+    try:
+        seen, first = 0, 0.0
+        while seen < events:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            got = sum(len(records) for records in batch.values())
+            if got and not seen:
+                first = time.perf_counter()
+            seen += got
+        return events / (time.perf_counter() - first)
+    finally:
+        await consumer.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def bare_faust_rate(settings: Settings, events: int) -> float:
+    app_id = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    result_file = Path(f"/tmp/{app_id}.json")
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bare_faust", "--topics", *settings.topics.inputs,
+         "--events", str(events), "--app-id", app_id, "--web-port", str(free_port()),
+         "--partitions", str(settings.partitions), "--result", str(result_file)],
+        capture_output=True, text=True, timeout=1800, cwd=ROOT, check=False,
+    )
+    if not result_file.exists():
+        raise RuntimeError(f"bare Faust agent failed:\n{out.stderr[-3000:]}")
+    result = json.loads(result_file.read_text())
+    result_file.unlink()
+    return float(events / (result["last"] - result["first"]))
+
+
+async def applied_offsets(redis: Redis, settings: Settings) -> int:
+    """Records the worker has made durable: the sum of (offset + 1) it stored per input."""
+    total = 0
+    for p in range(settings.partitions):
+        stored = await redis.hgetall(f"{settings.redis_key_prefix}offsets:{p}")
+        total += sum(int(o) + 1 for o in stored.values())
+    return total
+
+
+async def worker_rate(settings: Settings, redis: Redis, events: int,
+                      proc: asyncio.subprocess.Process) -> float:
+    """Events per second from the worker's first durable record to the ``events``-th."""
+    first: float | None = None
+    while True:
+        if proc.returncode is not None:
+            raise RuntimeError("the worker exited during the benchmark")
+        done = await applied_offsets(redis, settings)
+        now = time.perf_counter()
+        if done and first is None:
+            first, first_done = now, done
+        if done >= events:
+            assert first is not None
+            return (done - first_done) / (now - first)
+        await asyncio.sleep(0.05)
+
+
+async def scrape(port: int) -> dict[float, float]:
+    """The worker's latency histogram: upper bound -> cumulative count."""
+    async with aiohttp.ClientSession() as http, http.get(
+        f"http://127.0.0.1:{port}/metrics"
+    ) as response:
+        text = await response.text()
+    buckets: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == LATENCY_METRIC:
+            for sample in family.samples:
+                if sample.name.endswith("_bucket"):
+                    buckets[float(sample.labels["le"])] = sample.value
+    return buckets
+
+
+def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
+    """Prometheus' histogram_quantile over the difference of two scrapes."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1]
+    if total <= 0:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound, cumulative in zip(bounds, counts, strict=True):
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower
+            inside = cumulative - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = bound, cumulative
+    return lower
+
+
+async def wait_healthy(port: int, proc: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(240):
+            if proc.returncode is not None:
+                raise RuntimeError("the worker exited at start-up")
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if (await r.json())["owned_partitions"]:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.25)
+    raise RuntimeError("the worker did not become healthy")
+
+
+async def cleanup(settings: Settings, redis: Redis) -> None:
+    async for key in redis.scan_iter(match=f"{settings.redis_key_prefix}*", count=5000):
+        await redis.unlink(key)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([*settings.topics.inputs, *settings.topics.outputs])
+    finally:
+        await admin.close()
+
+
+async def run(events: int, customers: int, latency_seconds: float) -> dict[str, float]:
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings(topic_prefix=f"bench{tag}.", redis_key_prefix=f"bench{tag}:",
+                        app_id=f"bench-worker-{tag}", web_port=free_port(),
+                        state_dir=Path(f"/tmp/bench-worker-{tag}"))
+    await create_topics(settings)
+    traffic = Traffic(settings.topics, customers=customers, seed=11, bad_share=0,
+                      commands_share=0, prefix="b")
+    log(f"producing {events} events over {customers} customers to {settings.topic_prefix}*")
+    seconds = await produce(settings, traffic, events)
+    log(f"produced in {seconds:.1f}s ({events / seconds:,.0f}/s)")
+
+    raw = await raw_consumer_rate(settings, events)
+    log(f"plain aiokafka consumer: {raw:,.0f} events/s")
+    bare = bare_faust_rate(settings, events)
+    log(f"bare Faust agent: {bare:,.0f} events/s")
+
+    redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
+    env = os.environ | {
+        "CRMSTREAM_TOPIC_PREFIX": settings.topic_prefix,
+        "CRMSTREAM_REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "CRMSTREAM_APP_ID": settings.app_id, "CRMSTREAM_WEB_PORT": str(settings.web_port),
+        "CRMSTREAM_STATE_DIR": str(settings.state_dir),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "crmstream.cli", "worker", env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        worker = await worker_rate(settings, redis, events, proc)
+        log(f"crmstream worker (state, dedupe, Redis, metrics): {worker:,.0f} events/s")
+        await wait_healthy(settings.web_port, proc)
+        target = worker / 2
+        count = int(target * latency_seconds)
+        log(f"latency: {count} events at {target:,.0f}/s (half the worker's maximum)")
+        before = await scrape(settings.web_port)
+        await produce(settings, traffic, count, rate=target)
+        await worker_rate(settings, redis, events + count, proc)  # wait until all applied
+        after = await scrape(settings.web_port)
+        p99 = quantile(0.99, before, after)
+        p50 = quantile(0.50, before, after)
+        log(f"produce-to-Redis latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+        await cleanup(settings, redis)
+        await redis.aclose()
+    return {
+        "events": events,
+        "worker_events_per_s": round(worker, 1),
+        "bare_faust_events_per_s": round(bare, 1),
+        "raw_consumer_events_per_s": round(raw, 1),
+        "ratio_to_bare_faust": round(worker / bare, 3),
+        "p50_produce_to_redis_s": round(p50, 4),
+        "p99_produce_to_redis_s": round(p99, 4),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=150_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--latency-seconds", type=float, default=20)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.events, args.customers, args.latency_seconds))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
