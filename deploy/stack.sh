@@ -84,10 +84,12 @@ redis_up() {
   ensure_redis
   mkdir -p "$redis_dir"
   log "starting redis on 127.0.0.1:$REDIS_PORT (AOF persistence on)"
-  # AOF with fsync every second: the state store survives a Redis restart.
+  # AOF with fsync every second: the state store survives a Redis restart. Rewrites wait
+  # for 1 GB of log: on 2 cores a rewrite (fork + copy) every 64 MB stalled the worker.
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$redis_dir" --daemonize yes \
     --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log" \
-    --appendonly yes --appendfsync everysec --save "" >/dev/null \
+    --appendonly yes --appendfsync everysec --save "" \
+    --auto-aof-rewrite-min-size 1gb >/dev/null \
     || fail_with_log redis "$redis_dir/redis.log"
 }
 

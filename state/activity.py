@@ -8,6 +8,8 @@ customer lives while every window is exact to the day.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from operator import add
 from typing import NamedTuple
 
 WINDOWS_DAYS = (7, 30, 90)
@@ -58,14 +60,30 @@ def add_to_day(
     return kept
 
 
-def windowed_sums(days: dict[int, DayTally], now_day: int) -> dict[int, list[float]]:
-    """For every window span, the sums of every tally field (in field order), in one pass."""
-    sums = {span: [0.0] * len(TALLY_FIELDS) for span in WINDOWS_DAYS}
+@cache
+def _indices(fields: tuple[str, ...]) -> list[int]:
+    return [TALLY_FIELDS.index(name) for name in fields]
+
+
+def windowed_sums(
+    days: dict[int, DayTally], now_day: int, fields: tuple[str, ...] = TALLY_FIELDS
+) -> dict[int, list[float]]:
+    """For every window span, the sums of ``fields`` (in that order).
+
+    Each day is added to exactly one disjoint age band (0-6, 7-29, 30-89 days old), and
+    the windows are the running sums of the bands: one vector addition per day.
+    """
+    indices = _indices(fields)
+    bands = [[0.0] * len(fields) for _ in WINDOWS_DAYS]
     for day, tally in days.items():
         age = now_day - day
-        if age < 0:
+        if not 0 <= age < KEEP_DAYS:
             continue
-        for span, acc in sums.items():
-            if age < span:
-                sums[span] = [a + b for a, b in zip(acc, tally, strict=True)]
+        band = 0 if age < WINDOWS_DAYS[0] else (1 if age < WINDOWS_DAYS[1] else 2)
+        bands[band] = list(map(add, bands[band], [tally[i] for i in indices]))
+    sums: dict[int, list[float]] = {}
+    running = [0.0] * len(fields)
+    for span, band_sum in zip(WINDOWS_DAYS, bands, strict=True):
+        running = list(map(add, running, band_sum))
+        sums[span] = running
     return sums

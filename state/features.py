@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from state.activity import TALLY_FIELDS, WINDOWS_DAYS, epoch_day, windowed_sums
+from state.activity import WINDOWS_DAYS, epoch_day, windowed_sums
 from state.customer import CustomerState
 
 # The rolling sums published in the read model (the other day tallies stay in ``doc``).
@@ -15,8 +15,7 @@ WINDOW_FIELDS = (
 _MONEY = frozenset({"paid_amount", "refund_amount"})
 # (span, [(tally index, published key, is money)]): names built once, not per customer.
 _PUBLISHED = [
-    (span, [(TALLY_FIELDS.index(name), f"{name}_{span}d", name in _MONEY)
-            for name in WINDOW_FIELDS])
+    (span, [(f"{name}_{span}d", name in _MONEY) for name in WINDOW_FIELDS])
     for span in WINDOWS_DAYS
 ]
 
@@ -28,11 +27,10 @@ def days_since(then: datetime | None, now: datetime) -> float | None:
 def windows(state: CustomerState, now: datetime) -> dict[str, float]:
     """``{name}_{span}d`` for every window field and span, e.g. ``clicks_7d``."""
     out: dict[str, float] = {}
-    sums = windowed_sums(state.days, epoch_day(now))
+    sums = windowed_sums(state.days, epoch_day(now), WINDOW_FIELDS)
     for span, published in _PUBLISHED:
-        totals = sums[span]
-        for index, key, money in published:
-            out[key] = round(totals[index], 2) if money else int(totals[index])
+        for (key, money), total in zip(published, sums[span], strict=True):
+            out[key] = round(total, 2) if money else int(total)
     return out
 
 

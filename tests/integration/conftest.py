@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -49,7 +50,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def settings(stack: None, tmp_path: Path) -> Settings:
+async def settings(stack: None, tmp_path: Path) -> AsyncIterator[Settings]:
     tag = uuid.uuid4().hex[:10]
     made = Settings(
         app_id=f"crmstream-test-{tag}", topic_prefix=f"t{tag}.", redis_key_prefix=f"t{tag}:",
@@ -57,7 +58,24 @@ async def settings(stack: None, tmp_path: Path) -> Settings:
         batch_within_s=0.02,
     )
     await create_topics(made)
-    return made
+    yield made
+    await drop_test_data(made)
+
+
+async def drop_test_data(settings: Settings) -> None:
+    """Leave the shared stack as we found it: the test's keys and topics go."""
+    client = Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        async for key in client.scan_iter(match=f"{settings.redis_key_prefix}*", count=5000):
+            await client.unlink(key)
+    finally:
+        await client.aclose()
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([*settings.topics.inputs, *settings.topics.outputs])
+    finally:
+        await admin.close()
 
 
 @pytest.fixture
