@@ -3,11 +3,13 @@ per-partition offsets and fencing tokens that make a replay exact."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import orjson
-from pydantic import TypeAdapter
+from prometheus_client import Counter
+from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -16,6 +18,11 @@ from state.keys import Keys
 from state.read_model import read_model
 from state.store import BatchWrite, Change, Fenced, StoreUnavailable, TopicPartition
 
+log = logging.getLogger(__name__)
+UNREADABLE_STATES = Counter(
+    "crmstream_unreadable_states_total",
+    "Stored customer states that could not be read back and were started over",
+)
 _HISTORY: TypeAdapter[tuple[OwnershipChange, ...]] = TypeAdapter(tuple[OwnershipChange, ...])
 COMMIT_SCRIPT = (Path(__file__).parent / "commit_batch.lua").read_text(encoding="utf-8")
 
@@ -106,13 +113,22 @@ class RedisStore:
                     pipe.hmget(self.keys.customer(cid), "doc", "history")
                 rows = await pipe.execute()
             for cid, (doc, history) in zip(chunk, rows, strict=True):
-                if doc is not None:
+                if doc is None:
+                    continue
+                try:
                     state = CustomerState.model_validate_json(doc)
                     if history:
                         state = state.model_copy(
                             update={"history": _HISTORY.validate_json(history)}
                         )
-                    found[cid] = state
+                except ValidationError as exc:
+                    # Written by an incompatible version, or edited by hand: the customer
+                    # starts over rather than stopping every customer of the partition.
+                    log.error("stored state of %s is unreadable, starting it over: %s",
+                              cid, exc.errors(include_url=False)[:1])
+                    UNREADABLE_STATES.inc()
+                    continue
+                found[cid] = state
         return found
 
     async def _commit(self, batch: BatchWrite) -> None:

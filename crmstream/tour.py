@@ -1,0 +1,81 @@
+"""After ``make run``: what the worker did and where to look (``python -m crmstream.tour``)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import urllib.request
+from typing import cast
+
+import orjson
+from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
+
+from crmstream.settings import Settings
+
+
+def _metrics(port: int) -> dict[str, float]:
+    """Totals of the worker's crmstream_* counters, summed over labels."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("crmstream_") and sample.name.endswith("_total"):
+                totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
+
+
+async def tour(settings: Settings) -> None:
+    k = settings.redis_key_prefix
+    redis = Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
+    try:
+        customers = [key async for key in redis.scan_iter(match=f"{k}customer:*", count=1000)]
+        reps = [key async for key in redis.scan_iter(match=f"{k}rep:*:customers", count=1000)]
+        pools = [key async for key in redis.scan_iter(match=f"{k}pool:*", count=1000)]
+        print(f"\nRedis ({len(customers)} customers, {len(reps)} reps, {len(pools)} pool sets):")
+        if customers:
+            # decode_responses=True: redis-py's types still say bytes | str.
+            owned = cast(set[str], await redis.smembers(min(reps)) if reps else set())
+            key = f"{k}customer:{min(owned)}" if owned else min(customers)
+            state = cast(dict[str, str], await redis.hgetall(key))
+            activity = orjson.loads(state.get("activity", "{}"))
+            print(f"  HGETALL {key}")
+            for name in ("owner", "pool_id", "level", "status", "last_follow_up_at", "version"):
+                print(f"    {name:18} {state.get(name, '')}")
+            for name in ("clicks_7d", "sessions_30d", "orders_90d", "paid_amount_90d",
+                         "recency_days"):
+                print(f"    activity.{name:18} {activity.get(name)}")
+            history = orjson.loads(state.get("history", "[]"))
+            print(f"    history            {len(history)} ownership change(s)")
+        if reps:
+            rep = sorted(reps)[0]
+            print(f"  SMEMBERS {rep}  -> {await redis.scard(rep)} customers")
+        for pool in sorted(pools)[:3]:
+            print(f"  ZRANGE {pool} 0 -1  -> {await redis.zcard(pool)} customers")
+    finally:
+        await redis.aclose()
+    try:
+        totals = _metrics(settings.web_port)
+    except OSError as exc:
+        print(f"\nthe worker's /metrics did not answer ({exc}): see .stack/worker.log")
+        return
+    print(f"\nWorker metrics (http://127.0.0.1:{settings.web_port}/metrics):")
+    for name in ("crmstream_events_processed_total", "crmstream_dead_letters_total",
+                 "crmstream_duplicates_skipped_total", "crmstream_commands_rejected_total",
+                 "crmstream_outputs_published_total", "crmstream_redis_batches_total"):
+        print(f"  {name:42} {totals.get(name, 0):,.0f}")
+    print(
+        f"\nMore: curl -s localhost:{settings.web_port}/healthz | "
+        f"redis-cli HGETALL {k}customer:<id> | dead letters: "
+        f"{settings.topics.dlq} | stop the worker: make stop"
+    )
+
+
+def main() -> int:
+    asyncio.run(tour(Settings()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

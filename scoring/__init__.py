@@ -1,0 +1,1 @@
+"""Online churn and sentiment scoring with River (see the open scoring issue)."""
