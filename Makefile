@@ -11,16 +11,18 @@ RUN_SECONDS ?= 120
 RUN_RATE ?= 300
 export CRMSTREAM_STATE_DIR ?= .stack/worker
 
-.PHONY: help install stack-up stack-down stack-reset topics run stop test test-unit \
+
+.PHONY: help install lock stack-up stack-down stack-reset topics run stop test test-unit \
         test-integration lint typecheck schemas bench-throughput clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package to the versions CI tested (refresh: make lock).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON_SYS) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv and install crmstream with its dev tools
@@ -68,6 +70,12 @@ lint: install  ## ruff and mypy --strict
 
 typecheck: install
 	$(BIN)/mypy
+
+lock:  ## re-resolve the newest allowed versions into constraints.txt
+	rm -rf .lock-venv && $(PYTHON_SYS) -m venv .lock-venv
+	.lock-venv/bin/pip install -q -e '.[dev]'
+	.lock-venv/bin/pip freeze --exclude-editable > constraints.txt
+	rm -rf .lock-venv
 
 schemas: install  ## regenerate the JSON Schema files in schemas/json
 	$(PY) -m schemas.export

@@ -50,7 +50,7 @@ async def test_each_bad_input_is_a_dead_letter_and_good_input_still_flows(
                for d in letters)
     # the worker kept going: the good order after the bad ones is applied
     state = await eventually(lambda: redis.hgetall(f"{settings.redis_key_prefix}customer:c1"))
-    assert state["paid_total"] == "10"
+    assert orjson.loads(state["activity"])["paid_total"] == 10
     metrics = await w.metrics()
     for reason in ("undecodable", "invalid_json", "schema_violation", "absurd_value",
                    "key_mismatch"):

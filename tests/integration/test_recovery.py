@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from crmstream.settings import Settings
@@ -40,8 +41,8 @@ async def assert_exact(redis: Redis, settings: Settings, expected: int) -> None:
             f"{len(seen)} customers stored, {len(wrong)} with a version other than "
             f"{expected}: {dict(list(wrong.items())[:5])}"
         ) from None
-    clicks = await redis.hget(f"{settings.redis_key_prefix}customer:c0000", "clicks_7d")
-    assert clicks == str(expected)
+    activity = await redis.hget(f"{settings.redis_key_prefix}customer:c0000", "activity")
+    assert orjson.loads(activity)["clicks_7d"] == expected
 
 
 async def test_a_worker_killed_mid_stream_comes_back_exact(

@@ -59,10 +59,12 @@ async def test_events_become_state_read_model_and_memberships(
     assert acme["pool_id"] == "east"
     assert acme["level"] == "A"
     assert acme["name"] == "ACME 有限公司"
-    assert acme["paid_total"] == "120.5000"
-    assert acme["clicks_7d"] == "1"
-    assert acme["clicks_30d"] == "1"
-    assert acme["orders_90d"] == "1"
+    activity = orjson.loads(acme["activity"])
+    assert activity["paid_total"] == 120.5
+    assert activity["paid_amount_30d"] == 120.5
+    assert activity["clicks_7d"] == 1
+    assert activity["orders_90d"] == 1
+    assert activity["sessions_90d"] == 1
     assert acme["last_follow_up_at"] != ""
     history = orjson.loads(acme["history"])
     assert [(h["from_rep"], h["to_rep"]) for h in history] == [(None, "rep-1"), ("rep-1", "rep-2")]
