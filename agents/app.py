@@ -8,6 +8,7 @@ the worker decides is in ``agents.processor`` and the pure core under ``state``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import timedelta
@@ -25,11 +26,13 @@ from agents.web import register_views
 from crmstream.clock import SystemClock
 from crmstream.settings import Settings
 from state.keys import Keys
+from state.pool_rules import PoolRulesError, load_pool_rules, without_reclaims
 from state.redis_connection import connect
 from state.redis_store import RedisStore
-from state.transitions import Defaults
+from state.transitions import Policy
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class FaustSink:
@@ -96,6 +99,24 @@ def redis_client(settings: Settings) -> Redis:
     )
 
 
+def load_policy(settings: Settings) -> Policy:
+    """The pool rules the worker enforces; a broken rules file stops it with the reason."""
+    if settings.pool_rules_file is None:
+        log.warning(
+            "CRMSTREAM_POOL_RULES_FILE is not set: one pool %r, and no customer is ever "
+            "reclaimed (see deploy/pool-rules.yml)", settings.default_pool,
+        )
+        rules = without_reclaims(settings.default_pool, settings.default_level)
+    else:
+        rules = load_pool_rules(settings.pool_rules_file)
+    if settings.default_level not in rules.levels:
+        raise PoolRulesError(
+            f"CRMSTREAM_DEFAULT_LEVEL {settings.default_level!r} is not one of the rules' "
+            f"levels {rules.levels}"
+        )
+    return Policy(rules, settings.default_level, settings.recent_event_ids)
+
+
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     servers = ";".join(s.strip() for s in settings.kafka_bootstrap_servers.split(","))
     app = faust.App(
@@ -122,8 +143,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         sink=FaustSink(app),
         topics=topics,
         clock=SystemClock(),
-        defaults=Defaults(settings.default_pool, settings.default_level,
-                          settings.recent_event_ids),
+        policy=load_policy(settings),
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         cache_size=settings.cache_max_customers,
     )
@@ -146,6 +166,12 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
             await finish_even_if_cancelled(processor.process(records))
 
     app.agent(inputs, name="ingest", concurrency=1)(ingest)
+
+    async def pool_clock() -> None:
+        # Fires what is due in one go; a backlog larger than a tick is drained tick by tick.
+        await processor.tick()
+
+    app.timer(interval=settings.timer_tick_s)(pool_clock)
 
     def inputs_of(assignment: set[TP]) -> set[int]:
         return {tp.partition for tp in assignment if tp.topic in topics.kind_of}

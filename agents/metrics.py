@@ -42,3 +42,12 @@ CACHED_CUSTOMERS = Gauge("crmstream_cached_customers", "Customer states held in 
 FENCED = Counter(
     "crmstream_partitions_fenced_total", "Partitions lost to another worker mid-write"
 )
+TIMERS_FIRED = Counter(
+    "crmstream_pool_timers_fired_total", "Pool timers applied (warnings and reclaims)", ["kind"]
+)
+TIMER_LAG = Histogram(
+    "crmstream_pool_timer_lag_seconds",
+    "From a timer's due time to its transition being durable and its notices on Kafka",
+    ["kind"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 10, 60),
+)

@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from agents import metrics
 from crmstream.clock import Clock
@@ -29,6 +29,7 @@ from crmstream.settings import Topics
 from schemas.decode import InputKind, InvalidRecord, dead_letter, decode
 from schemas.outputs import Alert, DeadLetter, Notice, Score
 from state.customer import CustomerState
+from state.engine import on_event, on_timer
 from state.store import (
     BatchWrite,
     Change,
@@ -37,10 +38,12 @@ from state.store import (
     StoreUnavailable,
     TopicPartition,
 )
-from state.transitions import Defaults, Event, Outcome, apply
+from state.transitions import Event, Outcome, Policy
 
 log = logging.getLogger(__name__)
-DEFAULTS = Defaults()
+T = TypeVar("T")
+DEFAULT_POLICY = Policy()
+TIMERS_PER_TICK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,7 @@ class Processor:
         sink: Sink,
         topics: Topics,
         clock: Clock,
-        defaults: Defaults = DEFAULTS,
+        policy: Policy = DEFAULT_POLICY,
         max_future_skew: timedelta = timedelta(minutes=5),
         cache_size: int = 200_000,
         retry_delay_s: float = 0.2,
@@ -90,7 +93,10 @@ class Processor:
         self.sink = sink
         self.topics = topics
         self.clock = clock
-        self.defaults = defaults
+        self.policy = policy
+        # Batches and timer ticks take turns: a due reclaim and a follow-up for the same
+        # customer are decided in one order, never interleaved across an await.
+        self.lock = asyncio.Lock()
         self.max_future_skew = max_future_skew
         self.cache_size = cache_size
         self.retry_delay_s = retry_delay_s
@@ -133,6 +139,10 @@ class Processor:
     # --- the batch -------------------------------------------------------------------------
 
     async def process(self, records: Sequence[Record]) -> BatchResult:
+        async with self.lock:
+            return await self._process(records)
+
+    async def _process(self, records: Sequence[Record]) -> BatchResult:
         now = self.clock.now()
         result = BatchResult()
         metrics.BATCH_SIZE.observe(len(records))
@@ -156,14 +166,72 @@ class Processor:
 
         batch = BatchWrite(now=now, offsets=offsets)
         effects = await self._apply_all(events, batch, result, now)
+        if not await self._publish_and_commit(batch, result, effects,
+                                              {tp[1] for tp in offsets}):
+            return result
+        self._count(events, result, now)
+        return result
+
+    async def _publish_and_commit(
+        self, batch: BatchWrite, result: BatchResult, effects: list[Notice | Alert | Score],
+        partitions: set[int],
+    ) -> bool:
+        """Effects go to Kafka first (a crash before the commit repeats them with the same
+        ids), then the state, the reps' inboxes and the offsets go to the store at once."""
         result.outputs = self._outputs(result.dead_letters, effects)
         if result.outputs:
             await self.sink.publish(result.outputs)
-        batch.fences = {p: self.tokens[p] for p in {tp[1] for tp in offsets}}
+        batch.notices = [e for e in effects if isinstance(e, Notice)]
+        batch.fences = {p: self.tokens[p] for p in partitions}
         if not await self._commit(batch, result):
-            return result
+            return False
         self._remember(batch)
-        self._count(events, result, now)
+        return True
+
+    # --- pool timers -----------------------------------------------------------------------
+
+    async def tick(self) -> BatchResult:
+        """Fire the due warnings and reclaims of the owned partitions."""
+        async with self.lock:
+            return await self._tick()
+
+    async def _tick(self) -> BatchResult:
+        result = BatchResult()
+        owned = [p for p in self.tokens if p not in self.lost]
+        if not owned:
+            return result
+        now = self.clock.now()
+        due = await self._retrying(lambda: self.store.due(owned, now, TIMERS_PER_TICK))
+        if not due:
+            return result
+        partition_of = {cid: p for p, cids in due.items() for cid in cids}
+        missing = {c for c in partition_of if c not in self.cache}
+        loaded = await self._load(missing) if missing else {}
+        batch = BatchWrite(now=now)
+        effects: list[Notice | Alert | Score] = []
+        fired: list[tuple[str, datetime]] = []
+        for cid, partition in partition_of.items():
+            state = self.cache.get(cid) or loaded.get(cid)
+            if state is None:
+                batch.reschedule[cid] = (partition, None)
+                continue
+            outcome = on_timer(state, now, self.policy)
+            if not outcome.changed:  # stale: a follow-up or a claim moved the clock
+                batch.reschedule[cid] = (partition, state.timer_at)
+                continue
+            assert state.timer_kind is not None  # on_timer changes only a timed state
+            assert state.timer_at is not None
+            fired.append((state.timer_kind, state.timer_at))
+            self.partition_of[cid] = partition
+            batch.changes[cid] = Change(state, outcome.state, partition)
+            effects.extend(outcome.effects)
+        if await self._publish_and_commit(batch, result, effects, set(due)):
+            done = self.clock.now()
+            for kind, at in fired:
+                metrics.TIMERS_FIRED.labels(kind).inc()
+                metrics.TIMER_LAG.labels(kind).observe(max(0.0, (done - at).total_seconds()))
+            result.applied = len(fired)
+            self._count([], result, now)
         return result
 
     def _decode(self, record: Record, now: datetime) -> Event:
@@ -192,7 +260,7 @@ class Processor:
                 self.partition_of[cid] = record.partition
             before = working[cid]
             try:
-                outcome = apply(before, event, now, self.defaults)
+                outcome = on_event(before, event, now, self.policy)
             except Exception as exc:  # a bug must not stop the stream or lose the record
                 log.exception("processing failed for %s@%s", record.topic, record.offset)
                 failure = InvalidRecord("processing_error", f"{type(exc).__name__}: {exc}")
@@ -202,14 +270,20 @@ class Processor:
             if outcome.changed:
                 working[cid] = outcome.state
                 first = batch.changes.get(cid)
-                batch.changes[cid] = Change(first.before if first else before, outcome.state)
+                batch.changes[cid] = Change(
+                    first.before if first else before, outcome.state, record.partition
+                )
             effects.extend(outcome.effects)
         return effects
 
     async def _load(self, customer_ids: set[str]) -> dict[str, CustomerState]:
+        return await self._retrying(lambda: self.store.load(customer_ids))
+
+    async def _retrying(self, read: Callable[[], Awaitable[T]]) -> T:
+        """A store read that waits out an outage instead of failing the batch."""
         while True:
             try:
-                return await self.store.load(customer_ids)
+                return await read()
             except StoreUnavailable as exc:
                 metrics.REDIS_ERRORS.labels(exc.kind).inc()
                 log.warning("state store read failed (%s); retrying", exc)

@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from crmstream.settings import Settings
 
@@ -69,6 +70,21 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _check_rules(args: argparse.Namespace, settings: Settings) -> int:
+    from state.pool_rules import PoolRulesError, load_pool_rules
+
+    try:
+        rules = load_pool_rules(args.file)
+    except PoolRulesError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for pool in rules.pools:
+        reasons = sorted({r.reason(level) for r in pool.rules for level in rules.levels})
+        state = "reclaims" if pool.enabled and pool.auto_reclaim else "never reclaims"
+        print(f"{pool.id}: {pool.name}; {state}: {', '.join(reasons) or '-'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crmstream",
@@ -81,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=_worker)
     topics = sub.add_parser("topics", help="create every topic with the configured partitions")
     topics.set_defaults(run=_topics)
+    check = sub.add_parser("check-rules", help="validate a pool rules file and summarise it")
+    check.add_argument("file", type=Path, help="the YAML rules file")
+    check.set_defaults(run=_check_rules)
     sim = sub.add_parser("simulate", help="send realistic synthetic traffic to Kafka")
     sim.add_argument("--rate", type=float, default=200, help="messages per second (200)")
     sim.add_argument("--duration", type=float, default=60, help="seconds to run (60)")

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     state_dir: Path = Path(".stack/worker")
     pool_rules_file: Path | None = None
+    timer_tick_s: float = Field(default=0.1, gt=0, le=5)
     default_pool: str = "default"
     default_level: str = "C"
 

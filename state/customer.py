@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from state.activity import DayTally
 
 Status = Literal["active", "pooled", "frozen", "discarded", "won", "churned"]
+TimerKind = Literal["warning", "manager_warning", "reclaim"]
 
 
 class OwnershipChange(BaseModel):
@@ -58,6 +59,14 @@ class CustomerState(BaseModel):
     refund_amount_total: float = 0.0
     open_orders: tuple[str, ...] = ()
     days: dict[int, DayTally] = Field(default_factory=dict)
+
+    # The pool clock: the next timer and the deadline it serves (see state/timers.py), and
+    # the deadline the owner and the manager were already warned about.
+    timer_at: datetime | None = None
+    timer_kind: TimerKind | None = None
+    deadline: datetime | None = None
+    warned_deadline: datetime | None = None
+    manager_warned_deadline: datetime | None = None
 
     recent_event_ids: tuple[str, ...] = ()
     history: tuple[OwnershipChange, ...] = ()

@@ -29,6 +29,18 @@ class Keys:
         """Hash: input topic -> the last offset of that partition applied to the state."""
         return f"{self.prefix}offsets:{partition}"
 
+    def timers(self, partition: int) -> str:
+        """Sorted set: the partition's customers with a pool timer, scored by when it is due."""
+        return f"{self.prefix}timers:{partition}"
+
+    def inbox(self, rep_id: str) -> str:
+        """Stream: the rep's notices, newest last, capped (the SSE endpoint reads it)."""
+        return f"{self.prefix}inbox:{rep_id}"
+
+    def inbox_ids(self, rep_id: str) -> str:
+        """Sorted set: the notice ids already in the rep's inbox, so a replay adds none twice."""
+        return f"{self.prefix}inbox:{rep_id}:ids"
+
     def fence(self, partition: int) -> str:
         """String: the fencing token of the worker that owns the partition now."""
         return f"{self.prefix}fence:{partition}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -38,7 +39,8 @@ class _Program:
         self._fences: list[str | int] = []
         self._hashes: list[str | bytes | int] = []
         self._members: list[str | int | float] = []
-        self._counts = [0, 0, 0]
+        self._notices: list[str | bytes | int | float] = []
+        self._counts = [0, 0, 0, 0]
 
     def _key(self, key: str) -> int:
         index = self._index.get(key)
@@ -64,9 +66,15 @@ class _Program:
         self._members.append(member)
         self._counts[2] += 1
 
+    def notice(self, ids_key: str, stream_key: str, notice_id: str, at: float,
+               payload: bytes) -> None:
+        self._notices += (self._key(ids_key), self._key(stream_key), notice_id, at, payload)
+        self._counts[3] += 1
+
     def args(self) -> list[str | bytes | int | float]:
-        fences, hashes, members = self._counts
-        return [fences, *self._fences, hashes, *self._hashes, members, *self._members]
+        fences, hashes, members, notices = self._counts
+        return [fences, *self._fences, hashes, *self._hashes, members, *self._members,
+                notices, *self._notices]
 
 
 def _unavailable(exc: Exception) -> StoreUnavailable:
@@ -137,6 +145,11 @@ class RedisStore:
             program.fence(self.keys.fence(partition), token, partition)
         for change in batch.changes.values():
             self._write_customer(program, change, batch)
+        for cid, (partition, at) in batch.reschedule.items():
+            self._schedule(program, partition, cid, at)
+        for n in batch.notices:
+            program.notice(self.keys.inbox_ids(n.rep_id), self.keys.inbox(n.rep_id),
+                           n.notice_id, n.at.timestamp(), n.model_dump_json().encode())
         for (topic, partition), offset in batch.offsets.items():
             program.hset(self.keys.offsets(partition), {topic: str(offset)})
         stale = await self._commit_script(keys=program.keys, args=program.args())
@@ -176,6 +189,29 @@ class RedisStore:
             fields["history"] = orjson.dumps([h.model_dump() for h in after.history])
         program.hset(self.keys.customer(after.customer_id), fields)
         self._write_memberships(program, before, after)
+        if before is None or before.timer_at != after.timer_at:
+            self._schedule(program, change.partition, after.customer_id, after.timer_at)
+
+    def _schedule(self, program: _Program, partition: int, cid: str, at: datetime | None
+                  ) -> None:
+        if at is None:
+            program.member("zrem", self.keys.timers(partition), cid)
+        else:
+            program.member("zadd", self.keys.timers(partition), cid, at.timestamp())
+
+    async def due(self, partitions: Iterable[int], now: datetime, limit: int
+                  ) -> dict[int, list[str]]:
+        parts = list(partitions)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for p in parts:
+                    pipe.zrangebyscore(self.keys.timers(p), "-inf", now.timestamp(),
+                                       start=0, num=limit)
+                found = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return {p: [c.decode() for c in cids] for p, cids in zip(parts, found, strict=True)
+                if cids}
 
     def _write_memberships(
         self, program: _Program, before: CustomerState | None, after: CustomerState

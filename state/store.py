@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from schemas.outputs import Notice
 from state.customer import CustomerState
 
 TopicPartition = tuple[str, int]
@@ -38,6 +39,7 @@ class StoreUnavailable(Exception):
 class Change:
     before: CustomerState | None
     after: CustomerState
+    partition: int
 
 
 @dataclass(slots=True)
@@ -48,6 +50,9 @@ class BatchWrite:
     changes: dict[str, Change] = field(default_factory=dict)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     fences: dict[int, int] = field(default_factory=dict)
+    # Timer entries found stale (the customer's state holds another time): set them right.
+    reschedule: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
 
 
 class StateStore(Protocol):
@@ -67,12 +72,19 @@ class StateStore(Protocol):
         """Write the batch atomically, or raise ``Fenced`` and write nothing."""
         ...
 
+    async def due(self, partitions: Iterable[int], now: datetime, limit: int
+                  ) -> dict[int, list[str]]:
+        """Per partition, up to ``limit`` customers whose timer is due at ``now``."""
+        ...
+
 
 class MemoryStore:
     """The in-memory twin of the Redis store, for tests of everything above it."""
 
     def __init__(self) -> None:
         self.customers: dict[str, CustomerState] = {}
+        self.timers: dict[int, dict[str, datetime]] = {}
+        self.inboxes: dict[str, list[Notice]] = {}
         self.applied: dict[TopicPartition, int] = {}
         self.tokens: dict[int, int] = {}
         self.commits = 0
@@ -94,7 +106,31 @@ class MemoryStore:
         if stale:
             raise Fenced(stale)
         self.customers.update({c: ch.after for c, ch in batch.changes.items()})
+        for cid, change in batch.changes.items():
+            self._schedule(change.partition, cid, change.after.timer_at)
+        for cid, (partition, at) in batch.reschedule.items():
+            self._schedule(partition, cid, at)
+        for n in batch.notices:
+            inbox = self.inboxes.setdefault(n.rep_id, [])
+            if all(old.notice_id != n.notice_id for old in inbox):
+                inbox.append(n)
         self.applied.update(batch.offsets)
         self.commits += 1
+
+    def _schedule(self, partition: int, cid: str, at: datetime | None) -> None:
+        timers = self.timers.setdefault(partition, {})
+        if at is None:
+            timers.pop(cid, None)
+        else:
+            timers[cid] = at
+
+    async def due(self, partitions: Iterable[int], now: datetime, limit: int
+                  ) -> dict[int, list[str]]:
+        found = {}
+        for p in partitions:
+            ready = sorted((at, c) for c, at in self.timers.get(p, {}).items() if at <= now)
+            if ready:
+                found[p] = [c for _, c in ready[:limit]]
+        return found
 
 

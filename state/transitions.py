@@ -7,7 +7,7 @@ functions; tests call them with tables of cases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas.commands import (
@@ -30,6 +30,7 @@ from schemas.events import Click, Interaction, Order
 from schemas.outputs import Alert, Notice, NoticeType, Score
 from state.activity import add_to_day, epoch_day
 from state.customer import CustomerState, OwnershipChange, new_customer
+from state.pool_rules import PoolRules, without_reclaims
 
 Event = Interaction | Click | Order | AnyCommand
 Effect = Notice | Alert | Score
@@ -39,12 +40,17 @@ MAX_HISTORY = 50
 
 
 @dataclass(frozen=True, slots=True)
-class Defaults:
-    """Where a customer crmstream has never seen goes, and how many event ids it remembers."""
+class Policy:
+    """The rules a transition follows: the pools, where a customer crmstream has never seen
+    goes, and how many event ids each customer remembers for dedupe."""
 
-    pool_id: str = "default"
+    rules: PoolRules = field(default_factory=lambda: without_reclaims("default", "C"))
     level: str = "C"
     recent_event_ids: int = 32
+
+    @property
+    def pool_id(self) -> str:
+        return self.rules.default_pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +67,15 @@ def later(current: datetime | None, candidate: datetime) -> datetime:
 
 
 def apply(
-    state: CustomerState | None, event: Event, now: datetime, defaults: Defaults = Defaults()
+    state: CustomerState | None, event: Event, now: datetime, policy: Policy | None = None
 ) -> Outcome:
     """The customer after ``event``, and the notices it causes. A duplicate changes nothing."""
+    policy = policy or DEFAULT_POLICY
     if state is None:
-        state = new_customer(event.customer_id, defaults.pool_id, defaults.level, now)
+        state = new_customer(event.customer_id, policy.pool_id, policy.level, now)
     elif event.event_id in state.recent_event_ids:
         return Outcome(state, changed=False)
-    touched = _touched(state, event, now, defaults.recent_event_ids)
+    touched = _touched(state, event, now, policy.recent_event_ids)
     match event:
         case Interaction():
             return Outcome(state.model_copy(update=touched | _interaction(state, event, now)))
@@ -77,7 +84,7 @@ def apply(
         case Order():
             return Outcome(state.model_copy(update=touched | _order(state, event, now)))
         case _:
-            return _command(state.model_copy(update=touched), event, now)
+            return _command(state.model_copy(update=touched), event, now, policy.rules)
 
 
 def _touched(state: CustomerState, event: Event, now: datetime, keep_ids: int) -> dict[str, object]:
@@ -202,21 +209,58 @@ def handover(s: CustomerState, to_rep: str, at: datetime, reason: str, actor: st
 
 
 def to_pool(s: CustomerState, pool_id: str, status: str, at: datetime, reason: str,
-            actor: str, now: datetime) -> Outcome:
-    """Take the customer from its owner (if any) into ``pool_id`` with ``status``."""
+            actor: str, now: datetime, kind: NoticeType = "released") -> Outcome:
+    """Take the customer from its owner (if any) into ``pool_id`` with ``status``; the owner
+    gets a notice of ``kind`` (released by hand, or reclaimed by the pool's rules)."""
     after = change_owner(
         s, None, at, reason, actor, pool_id=pool_id, status=status, pooled_since=at,
     ) if s.owner is not None else s.model_copy(
         update={"pool_id": pool_id, "status": status, "pooled_since": at}
     )
-    effects = () if s.owner is None else (notice(after, "released", s.owner, reason, now),)
+    effects = () if s.owner is None else (notice(after, kind, s.owner, reason, now),)
     return Outcome(after, effects)
 
 
-def _command(s: CustomerState, c: AnyCommand, now: datetime) -> Outcome:  # noqa: C901
+def _when(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def claim_refusal(s: CustomerState, rep_id: str, rules: PoolRules, now: datetime) -> str | None:
+    """Why ``rep_id`` may not take this customer from its pool now, or None if it may.
+    (Limits that span customers, such as how many a rep holds, are checked in Redis.)"""
+    if s.status in ("frozen", "discarded"):
+        return "customer is in the recycle bin"
+    if s.status != "pooled":
+        return "not in the pool"
+    pool = rules.pool(s.pool_id)
+    if pool is None:
+        return f"unknown pool {s.pool_id!r}"
+    if not pool.enabled:
+        return f"pool {pool.id!r} is disabled"
+    if not rules.is_member(pool, rep_id):
+        return f"not a member of pool {pool.id!r}"
+    cooldown = pool.claim.previous_owner_cooldown
+    if cooldown is not None:
+        left = [h.at for h in s.history if h.from_rep == rep_id and h.to_rep is None]
+        if left and now < left[-1] + cooldown:
+            again = _when(left[-1] + cooldown)
+            return f"cooldown: a previous owner may claim it again from {again}"
+    fresh = pool.claim.new_customer_cooldown
+    if fresh is not None and s.pooled_since is not None and now < s.pooled_since + fresh:
+        return f"cooldown: newly pooled, claimable from {_when(s.pooled_since + fresh)}"
+    return None
+
+
+def _command(  # noqa: C901 - one case per command type reads best as one table
+    s: CustomerState, c: AnyCommand, now: datetime, rules: PoolRules
+) -> Outcome:
     at = c.issued_at
     match c:
         case Register():
+            if c.level not in rules.levels:
+                return rejected(s, c.actor, f"unknown level {c.level!r}", now)
+            if rules.pool(c.pool_id) is None:
+                return rejected(s, c.actor, f"unknown pool {c.pool_id!r}", now)
             registered = s.model_copy(update={"name": c.name, "pool_id": c.pool_id,
                                               "level": c.level})
             if c.owner is not None and c.owner != s.owner:
@@ -233,14 +277,19 @@ def _command(s: CustomerState, c: AnyCommand, now: datetime) -> Outcome:  # noqa
                 return rejected(s, c.actor, "customer already belongs to that rep", now)
             return handover(s, c.to_rep_id, at, "transferred", c.actor, now)
         case Claim():
-            if s.status != "pooled":
-                return rejected(s, c.rep_id, "not in the pool", now)
+            refusal = claim_refusal(s, c.rep_id, rules, now)
+            if refusal is not None:
+                return rejected(s, c.rep_id, refusal, now)
             return handover(s, c.rep_id, at, "claimed", c.actor, now)
         case Release():
             if s.status in ("frozen", "discarded"):
                 return rejected(s, c.actor, f"customer is {s.status}", now)
+            if rules.pool(c.pool_id) is None:
+                return rejected(s, c.actor, f"unknown pool {c.pool_id!r}", now)
             return to_pool(s, c.pool_id, "pooled", at, c.reason, c.actor, now)
         case MovePool():
+            if rules.pool(c.pool_id) is None:
+                return rejected(s, c.actor, f"unknown pool {c.pool_id!r}", now)
             return Outcome(s.model_copy(update={"pool_id": c.pool_id}))
         case Freeze():
             return to_pool(s, s.pool_id, "frozen", at, "frozen", c.actor, now)
@@ -259,3 +308,6 @@ def _command(s: CustomerState, c: AnyCommand, now: datetime) -> Outcome:  # noqa
         case MarkChurned():
             return Outcome(s.model_copy(update={"status": "churned"}))
     raise AssertionError(f"unhandled command {c!r}")  # pragma: no cover
+
+
+DEFAULT_POLICY = Policy()

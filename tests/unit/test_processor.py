@@ -10,7 +10,7 @@ from agents.processor import Outgoing, Processor, Record
 from crmstream.clock import ManualClock
 from crmstream.settings import Topics
 from state.store import BatchWrite, MemoryStore, StoreUnavailable
-from tests.factories import T0, as_json, click, command
+from tests.factories import T0, as_json, click, command, interaction
 
 TOPICS = Topics("crm.")
 
@@ -87,7 +87,7 @@ def vars_of(record: Record, **changes: object) -> tuple[object, ...]:
 
 async def test_notices_are_published_with_the_batch() -> None:
     processor, _, sink = make()
-    register = command("register", customer="c1", pool_id="p", level="A", name="n",
+    register = command("register", customer="c1", pool_id="default", level="C", name="n",
                        owner="rep-1")
     await processor.process([Record(TOPICS.commands, 0, 0, b"c1", as_json(register))])
     [notice] = sink.on(TOPICS.notices)
@@ -127,3 +127,73 @@ async def test_an_unavailable_store_is_retried_until_the_batch_is_written() -> N
     await processor.process(clicks("c1", 2))
     assert store.customers["c1"].version == 2
     assert store.commits == 1
+
+
+# --- pool timers --------------------------------------------------------------------------
+
+def pool_processor(store: MemoryStore | None = None, clock: ManualClock | None = None
+                   ) -> tuple[Processor, MemoryStore, ListSink, ManualClock]:
+    from state.pool_rules import PoolRules
+    from state.transitions import Policy
+
+    rules = PoolRules.model_validate({
+        "levels": ["C"], "default_pool": "default",
+        "pools": [{"id": "default", "name": "D", "warn_before": "20s",
+                   "rules": [{"type": "no_follow_up", "period": "60s"}]}],
+    })
+    store = store or MemoryStore()
+    clock = clock or ManualClock(T0)
+    sink = ListSink()
+    processor = Processor(store, sink, TOPICS, clock, policy=Policy(rules=rules),
+                          retry_delay_s=0)
+    return processor, store, sink, clock
+
+
+def registered(offset: int = 0) -> Record:
+    register = command("register", customer="c1", pool_id="default", level="C", name="n",
+                       owner="rep-1", issued_at=T0)
+    return Record(TOPICS.commands, 0, offset, b"c1", as_json(register))
+
+
+async def test_a_due_reclaim_fires_once_with_its_notices_and_inbox() -> None:
+    processor, store, sink, clock = pool_processor()
+    await processor.process([registered()])
+    clock.advance(39)
+    assert (await processor.tick()).applied == 0  # nothing due yet
+    clock.advance(2)
+    await processor.tick()  # the warning, 20 s before
+    clock.advance(20)
+    await processor.tick()  # the reclaim
+    assert [(n["type"], n["rep_id"]) for n in sink.on(TOPICS.notices)] == [
+        ("assigned", "rep-1"), ("reclaim_warning", "rep-1"), ("reclaimed", "rep-1")]
+    assert store.customers["c1"].owner is None
+    assert store.timers[0] == {}
+    assert [n.type for n in store.inboxes["rep-1"]] == ["assigned", "reclaim_warning",
+                                                        "reclaimed"]
+    clock.advance(60)
+    assert (await processor.tick()).applied == 0
+
+
+async def test_a_follow_up_just_before_the_deadline_prevents_the_reclaim() -> None:
+    processor, store, sink, clock = pool_processor()
+    await processor.process([registered()])
+    clock.advance(59)
+    follow_up = interaction("c1", rep_id="rep-1", occurred_at=clock.now())
+    await processor.process([Record(TOPICS.interactions, 0, 0, b"c1", as_json(follow_up))])
+    clock.advance(2)
+    await processor.tick()
+    assert store.customers["c1"].owner == "rep-1"
+    assert "reclaimed" not in [n["type"] for n in sink.on(TOPICS.notices)]
+
+
+async def test_a_restarted_worker_fires_a_missed_reclaim_once() -> None:
+    processor, store, _, clock = pool_processor()
+    await processor.process([registered()])
+    clock.advance(3600)  # nobody owned the partition while the deadline passed
+    again, _, sink, _ = pool_processor(store, clock)
+    await again.assign([0])
+    await again.tick()
+    await again.tick()
+    kinds = [n["type"] for n in sink.on(TOPICS.notices)]
+    assert kinds == ["reclaim_warning", "reclaimed"]
+    assert store.customers["c1"].owner is None

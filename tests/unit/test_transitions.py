@@ -7,16 +7,22 @@ from typing import Any
 import pytest
 
 from state.customer import CustomerState
-from state.transitions import Defaults, Event, apply
+from state.pool_rules import Pool, PoolRules
+from state.transitions import Event, Policy, apply
 from tests.factories import T0, at, click, command, interaction, order
 
 NOW = at(minutes=60)
+RULES = PoolRules(
+    levels=["A", "C"], default_pool="default",
+    pools=[Pool(id=p, name=p, auto_reclaim=False) for p in ("default", "p1", "p2", "p7")],
+)
+POLICY = Policy(rules=RULES)
 
 
 def run(*events: Event, now: Any = NOW) -> CustomerState:
     state: CustomerState | None = None
     for event in events:
-        state = apply(state, event, now).state
+        state = apply(state, event, now, POLICY).state
     assert state is not None
     return state
 
@@ -91,7 +97,7 @@ def test_every_change_bumps_the_version_once() -> None:
 def test_recent_event_ids_are_bounded() -> None:
     state = None
     for _ in range(100):
-        state = apply(state, click(), NOW, Defaults(recent_event_ids=8)).state
+        state = apply(state, click(), NOW, Policy(recent_event_ids=8)).state
     assert state is not None
     assert len(state.recent_event_ids) == 8
 
@@ -105,12 +111,13 @@ def test_recent_event_ids_are_bounded() -> None:
         ([owned(), command("claim", rep_id="rep-2")], "not in the pool"),
         ([owned(), command("restore")], "customer is not in the recycle bin"),
         ([owned(), command("freeze"), command("assign", rep_id="r")], "customer is frozen"),
-        ([owned(), command("discard"), command("claim", rep_id="r")], "not in the pool"),
+        ([owned(), command("discard"), command("claim", rep_id="r")],
+         "customer is in the recycle bin"),
     ],
 )
 def test_rejected_commands_tell_the_actor_why(events: list[Event], rejection: str) -> None:
     state = run(*events[:-1]) if len(events) > 1 else None
-    outcome = apply(state, events[-1], NOW)
+    outcome = apply(state, events[-1], NOW, POLICY)
     assert outcome.rejection == rejection
     [notice] = outcome.effects
     assert notice.type == "rejected"  # type: ignore[union-attr]
@@ -119,8 +126,8 @@ def test_rejected_commands_tell_the_actor_why(events: list[Event], rejection: st
 
 def test_first_claim_wins_the_second_is_rejected() -> None:
     pooled = run(click())
-    first = apply(pooled, command("claim", rep_id="rep-a", actor="rep-a"), NOW)
-    second = apply(first.state, command("claim", rep_id="rep-b", actor="rep-b"), NOW)
+    first = apply(pooled, command("claim", rep_id="rep-a", actor="rep-a"), NOW, POLICY)
+    second = apply(first.state, command("claim", rep_id="rep-b", actor="rep-b"), NOW, POLICY)
     assert first.state.owner == "rep-a"
     assert second.rejection == "not in the pool"
     assert second.state.owner == "rep-a"
@@ -128,7 +135,7 @@ def test_first_claim_wins_the_second_is_rejected() -> None:
 
 def test_transfer_writes_history_and_tells_both_reps() -> None:
     before = run(owned("rep-1"))
-    outcome = apply(before, command("transfer", to_rep_id="rep-2", actor="mgr"), NOW)
+    outcome = apply(before, command("transfer", to_rep_id="rep-2", actor="mgr"), NOW, POLICY)
     last = outcome.state.history[-1]
     assert (last.from_rep, last.to_rep, last.reason, last.actor) == (
         "rep-1", "rep-2", "transferred", "mgr")
@@ -139,8 +146,8 @@ def test_transfer_writes_history_and_tells_both_reps() -> None:
 def test_notice_ids_repeat_when_the_same_transition_is_replayed() -> None:
     before = run(owned("rep-1"))
     cmd = command("transfer", to_rep_id="rep-2")
-    first = apply(before, cmd, NOW).effects
-    again = apply(before, cmd, at(days=1)).effects
+    first = apply(before, cmd, NOW, POLICY).effects
+    again = apply(before, cmd, at(days=1), POLICY).effects
     assert [n.notice_id for n in first] == [n.notice_id for n in again]  # type: ignore[union-attr]
 
 
