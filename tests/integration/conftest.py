@@ -98,7 +98,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CRMSTREAM_WEB_PORT": str(settings.web_port),
         "CRMSTREAM_STATE_DIR": str(settings.state_dir),
         "CRMSTREAM_BATCH_WITHIN_S": str(settings.batch_within_s),
-    }
+    } | ({"CRMSTREAM_POOL_RULES_FILE": str(settings.pool_rules_file)}
+         if settings.pool_rules_file else {})
 
 
 class WorkerProcess:
@@ -190,9 +191,11 @@ async def produce(settings: Settings, messages: list[tuple[str, str, bytes]]) ->
         await out.flush()
 
 
-async def read_topic(settings: Settings, topic: str, expect: int,
-                     timeout: float = 30) -> list[dict[str, Any]]:
-    """Read a whole output topic from the start until ``expect`` messages (or the timeout)."""
+async def read_topic(settings: Settings, topic: str, expect: int, timeout: float = 30,
+                     where: Callable[[dict[str, Any]], bool] | None = None,
+                     ) -> list[dict[str, Any]]:
+    """Read an output topic from the start until ``expect`` messages (those ``where``
+    accepts, if given) are there, or the timeout passes; return them."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -204,8 +207,9 @@ async def read_topic(settings: Settings, topic: str, expect: int,
         found: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
         while len(found) < expect and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            found.extend(orjson.loads(r.value) for rs in batch.values() for r in rs)
+            batch = await consumer.getmany(timeout_ms=200)
+            messages = (orjson.loads(r.value) for rs in batch.values() for r in rs)
+            found.extend(m for m in messages if where is None or where(m))
         return found
     finally:
         await consumer.stop()
