@@ -13,7 +13,7 @@ export CRMSTREAM_STATE_DIR ?= .stack/worker
 
 
 .PHONY: help install lock stack-up stack-down stack-reset topics run stop test test-unit \
-        test-integration lint typecheck schemas bench-throughput clean
+        test-integration lint typecheck schemas bench-throughput bench-reclaim clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ schemas: install  ## regenerate the JSON Schema files in schemas/json
 
 bench-throughput: topics  ## worker vs bare Faust vs raw consumer on the same records
 	$(PY) -m bench.throughput
+
+bench-reclaim: topics  ## reclaim lag with 1,000,000 pending deadlines on one worker
+	$(PY) -m bench.reclaim
 
 clean: stop
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
