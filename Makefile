@@ -7,8 +7,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STACK := PYTHON=$(abspath $(PY)) deploy/stack.sh
-RUN_SECONDS ?= 120
+RUN_SECONDS ?= 150
 RUN_RATE ?= 300
+# make run's worker uses the demo pool rules: periods of seconds, so reclaims happen live.
+RUN_RULES ?= deploy/pool-rules.demo.yml
 export CRMSTREAM_STATE_DIR ?= .stack/worker
 
 
@@ -44,7 +46,8 @@ run: topics  ## the main job: stack, topics, worker in the background, simulated
 	@if [ -f .stack/worker.pid ] && kill -0 $$(cat .stack/worker.pid) 2>/dev/null; then \
 	  echo "worker already running (pid $$(cat .stack/worker.pid))"; \
 	else \
-	  nohup $(BIN)/crmstream worker > .stack/worker.log 2>&1 & echo $$! > .stack/worker.pid; \
+	  CRMSTREAM_POOL_RULES_FILE=$(RUN_RULES) nohup $(BIN)/crmstream worker \
+	    > .stack/worker.log 2>&1 & echo $$! > .stack/worker.pid; \
 	  echo "worker started (pid $$(cat .stack/worker.pid)), log: .stack/worker.log"; \
 	fi
 	@for i in $$(seq 1 60); do curl -sf localhost:6066/healthz >/dev/null && break; sleep 1; done

@@ -25,6 +25,7 @@ from agents.processor import Outgoing, Processor, Record
 from agents.web import register_views
 from crmstream.clock import SystemClock
 from crmstream.settings import Settings
+from state.inbox import InboxReader
 from state.keys import Keys
 from state.pool_rules import PoolRulesError, load_pool_rules, without_reclaims
 from state.redis_connection import connect
@@ -138,8 +139,10 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         autodiscover=False,
     )
     topics = settings.topics
+    redis = redis_client(settings)
+    keys = Keys(settings.redis_key_prefix)
     processor = Processor(
-        store=RedisStore(redis_client(settings), Keys(settings.redis_key_prefix)),
+        store=RedisStore(redis, keys),
         sink=FaustSink(app),
         topics=topics,
         clock=SystemClock(),
@@ -184,5 +187,5 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         processor.revoke(inputs_of(args[0] if args else kwargs["revoked"]))
 
-    register_views(app, processor)
+    register_views(app, processor, InboxReader(redis, keys))
     return app, processor

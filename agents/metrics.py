@@ -51,3 +51,4 @@ TIMER_LAG = Histogram(
     ["kind"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 10, 60),
 )
+NOTICES = Counter("crmstream_notices_total", "Notices sent to reps", ["type"])

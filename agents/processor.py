@@ -26,6 +26,7 @@ from typing import Protocol, TypeVar
 from agents import metrics
 from crmstream.clock import Clock
 from crmstream.settings import Topics
+from schemas.commands import Claim
 from schemas.decode import InputKind, InvalidRecord, dead_letter, decode
 from schemas.outputs import Alert, DeadLetter, Notice, Score
 from state.customer import CustomerState
@@ -33,12 +34,13 @@ from state.engine import on_event, on_timer
 from state.store import (
     BatchWrite,
     Change,
+    ClaimRequest,
     Fenced,
     StateStore,
     StoreUnavailable,
     TopicPartition,
 )
-from state.transitions import Event, Outcome, Policy
+from state.transitions import Event, Outcome, Policy, claim_refusal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -260,7 +262,8 @@ class Processor:
                 self.partition_of[cid] = record.partition
             before = working[cid]
             try:
-                outcome = on_event(before, event, now, self.policy)
+                limit = await self._claim_limit(before, event, now)
+                outcome = on_event(before, event, now, self.policy, limit)
             except Exception as exc:  # a bug must not stop the stream or lose the record
                 log.exception("processing failed for %s@%s", record.topic, record.offset)
                 failure = InvalidRecord("processing_error", f"{type(exc).__name__}: {exc}")
@@ -275,6 +278,29 @@ class Processor:
                 )
             effects.extend(outcome.effects)
         return effects
+
+    async def _claim_limit(
+        self, state: CustomerState | None, event: Event, now: datetime
+    ) -> str | None:
+        """For a claim the customer's own rules allow, a slot under the limits that span
+        customers (held in the store, shared by every worker); None when granted."""
+        if not isinstance(event, Claim) or state is None or event.event_id in (
+            state.recent_event_ids
+        ):
+            return None
+        rules = self.policy.rules
+        pool = rules.pool(state.pool_id)
+        if pool is None or claim_refusal(state, event.rep_id, rules, now) is not None:
+            return None
+        request = ClaimRequest(
+            command_id=event.command_id, customer_id=state.customer_id, rep_id=event.rep_id,
+            pool_id=pool.id, at=now, max_total=rules.max_customers_per_rep,
+            max_in_pool=pool.claim.max_customers_per_rep,
+            max_per_day=pool.claim.max_claims_per_day,
+        )
+        if (request.max_total, request.max_in_pool, request.max_per_day) == (None, None, None):
+            return None
+        return await self._retrying(lambda: self.store.reserve_claim(request))
 
     async def _load(self, customer_ids: set[str]) -> dict[str, CustomerState]:
         return await self._retrying(lambda: self.store.load(customer_ids))
@@ -291,13 +317,13 @@ class Processor:
 
     @staticmethod
     def _account(outcome: Outcome, event: Event, record: Record, result: BatchResult) -> None:
-        if not outcome.changed:
-            result.skipped += 1
-            metrics.DUPLICATES.labels(record.topic, "event_id").inc()
-            return
-        result.applied += 1
         if outcome.rejection is not None:
             metrics.REJECTED_COMMANDS.labels(getattr(event, "type", "?")).inc()
+        if outcome.changed:
+            result.applied += 1
+        elif outcome.rejection is None:
+            result.skipped += 1
+            metrics.DUPLICATES.labels(record.topic, "event_id").inc()
 
     def _outputs(
         self, dead: list[DeadLetter], effects: list[Notice | Alert | Score]
@@ -307,6 +333,7 @@ class Processor:
         ]
         for effect in effects:
             if isinstance(effect, Notice):
+                metrics.NOTICES.labels(effect.type).inc()
                 out.append(Outgoing(self.topics.notices, effect.rep_id,
                                     effect.model_dump_json().encode()))
             elif isinstance(effect, Alert):

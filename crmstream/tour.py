@@ -15,7 +15,8 @@ from crmstream.settings import Settings
 
 
 def _metrics(port: int) -> dict[str, float]:
-    """Totals of the worker's crmstream_* counters, summed over labels."""
+    """Totals of the worker's crmstream_* counters, summed over labels, and per label value
+    for the notices and timers (``name{value}``)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     totals: dict[str, float] = {}
@@ -23,6 +24,10 @@ def _metrics(port: int) -> dict[str, float]:
         for sample in family.samples:
             if sample.name.startswith("crmstream_") and sample.name.endswith("_total"):
                 totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+                for label in ("type", "kind"):
+                    if label in sample.labels:
+                        key = f"{sample.name}{{{sample.labels[label]}}}"
+                        totals[key] = totals.get(key, 0.0) + sample.value
     return totals
 
 
@@ -65,6 +70,11 @@ async def tour(settings: Settings) -> None:
                  "crmstream_duplicates_skipped_total", "crmstream_commands_rejected_total",
                  "crmstream_outputs_published_total", "crmstream_redis_batches_total"):
         print(f"  {name:42} {totals.get(name, 0):,.0f}")
+    pool = {k: v for k, v in totals.items()
+            if k.startswith(("crmstream_notices_total{", "crmstream_pool_timers_fired_total{"))}
+    print("\nThe shared pool (notices to reps by type, timers fired by kind):")
+    for name, value in sorted(pool.items()):
+        print(f"  {name:52} {value:,.0f}")
     print(
         f"\nMore: curl -s localhost:{settings.web_port}/healthz | "
         f"redis-cli HGETALL {k}customer:<id> | dead letters: "

@@ -172,32 +172,37 @@ class Traffic:
         return (self.topics.orders, c.customer_id, self._encode(body))
 
     def _command(self, c: Customer, now: datetime) -> Message:
-        common: dict[str, object] = {"command_id": self._id("cmd"), "customer_id": c.customer_id,
-                  "issued_at": now.isoformat()}
+        """What reps and admins do in the CRM. The simulator does not see the worker's
+        state, so some commands are refused (a claim of a customer someone else holds):
+        exactly what happens when two reps look at the same pool list."""
+        common: dict[str, object] = {"command_id": self._id("cmd"),
+                                     "customer_id": c.customer_id,
+                                     "issued_at": now.isoformat()}
         roll = self.rng.random()
         rep = self.rng.choice(self.reps)
         body: dict[str, object]
-        if c.owner is None:
+        if roll < 0.35:  # grab from the pool list
             body = common | {"type": "claim", "rep_id": rep, "actor": rep}
             c.owner = rep
-        elif roll < 0.4:
-            body = common | {"type": "transfer", "to_rep_id": rep, "actor": c.owner}
+        elif roll < 0.55:
+            body = common | {"type": "transfer", "to_rep_id": rep, "actor": "manager"}
             c.owner = rep
-        elif roll < 0.6:
+        elif roll < 0.65:
             body = common | {"type": "release", "pool_id": self.rng.choice(self.pools),
-                             "reason": "no budget this year", "actor": c.owner}
+                             "reason": "no budget this year", "actor": c.owner or "admin"}
             c.owner = None
-        elif roll < 0.7:
-            body = common | {"type": "lock", "actor": c.owner}
-        elif roll < 0.8:
-            body = common | {"type": "unlock", "actor": c.owner}
-        elif roll < 0.85:
-            body = common | {"type": "freeze", "actor": "admin"}
+        elif roll < 0.72:
+            body = common | {"type": self.rng.choice(("lock", "unlock")), "actor": "admin"}
+        elif roll < 0.79:
+            body = common | {"type": self.rng.choice(("freeze", "discard")), "actor": "admin"}
             c.owner = None
-        elif roll < 0.9:
+        elif roll < 0.86:
             body = common | {"type": "restore", "actor": "admin"}
+        elif roll < 0.93:
+            body = common | {"type": "assign", "rep_id": rep, "actor": "admin"}
+            c.owner = rep
         else:
-            body = common | {"type": "mark_won", "actor": c.owner}
+            body = common | {"type": "mark_won", "actor": c.owner or "admin"}
         return (self.topics.commands, c.customer_id, self._encode(body))
 
     def _bad(self, now: datetime) -> Message:

@@ -12,9 +12,10 @@ from state.transitions import Event, Outcome, Policy, apply
 
 
 def on_event(
-    state: CustomerState | None, event: Event, now: datetime, policy: Policy
+    state: CustomerState | None, event: Event, now: datetime, policy: Policy,
+    limit_refusal: str | None = None,
 ) -> Outcome:
-    outcome = apply(state, event, now, policy)
+    outcome = apply(state, event, now, policy, limit_refusal)
     if not outcome.changed:
         return outcome
     return replace(outcome, state=scheduled(outcome.state, policy.rules))

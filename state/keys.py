@@ -17,6 +17,18 @@ class Keys:
         """Set: the customers a rep owns now."""
         return f"{self.prefix}rep:{rep_id}:customers"
 
+    def rep_pool_customers(self, rep_id: str, pool_id: str) -> str:
+        """Set: the customers of one pool a rep owns now (for per-pool holding limits)."""
+        return f"{self.prefix}rep:{rep_id}:pool:{pool_id}:customers"
+
+    def rep_pending_claims(self, rep_id: str) -> str:
+        """Sorted set: claims reserved but not committed yet, scored by reservation time."""
+        return f"{self.prefix}rep:{rep_id}:claiming"
+
+    def claims_today(self, pool_id: str, rep_id: str, day: str) -> str:
+        """Set: the command ids of a rep's claims from a pool on a (UTC) day; expires."""
+        return f"{self.prefix}claims:{pool_id}:{rep_id}:{day}"
+
     def pool_members(self, pool_id: str) -> str:
         """Sorted set: the customers waiting in a pool, scored by when they entered it."""
         return f"{self.prefix}pool:{pool_id}:members"

@@ -17,7 +17,14 @@ from redis.exceptions import RedisError
 from state.customer import CustomerState, OwnershipChange
 from state.keys import Keys
 from state.read_model import read_model
-from state.store import BatchWrite, Change, Fenced, StoreUnavailable, TopicPartition
+from state.store import (
+    BatchWrite,
+    Change,
+    ClaimRequest,
+    Fenced,
+    StoreUnavailable,
+    TopicPartition,
+)
 
 log = logging.getLogger(__name__)
 UNREADABLE_STATES = Counter(
@@ -26,6 +33,7 @@ UNREADABLE_STATES = Counter(
 )
 _HISTORY: TypeAdapter[tuple[OwnershipChange, ...]] = TypeAdapter(tuple[OwnershipChange, ...])
 COMMIT_SCRIPT = (Path(__file__).parent / "commit_batch.lua").read_text(encoding="utf-8")
+RESERVE_SCRIPT = (Path(__file__).parent / "reserve_claim.lua").read_text(encoding="utf-8")
 
 
 class _Program:
@@ -91,6 +99,7 @@ class RedisStore:
         self.redis = redis
         self.keys = keys
         self._commit_script = redis.register_script(COMMIT_SCRIPT)
+        self._reserve_script = redis.register_script(RESERVE_SCRIPT)
 
     async def _acquire(self, partitions: Iterable[int]) -> dict[int, int]:
         parts = list(partitions)
@@ -199,6 +208,24 @@ class RedisStore:
         else:
             program.member("zadd", self.keys.timers(partition), cid, at.timestamp())
 
+    async def reserve_claim(self, claim: ClaimRequest) -> str | None:
+        keys = [
+            self.keys.rep_customers(claim.rep_id),
+            self.keys.rep_pool_customers(claim.rep_id, claim.pool_id),
+            self.keys.rep_pending_claims(claim.rep_id),
+            self.keys.claims_today(claim.pool_id, claim.rep_id, f"{claim.at:%Y-%m-%d}"),
+        ]
+        limits = [-1 if n is None else n
+                  for n in (claim.max_total, claim.max_in_pool, claim.max_per_day)]
+        try:
+            refusal = await self._reserve_script(
+                keys=keys, args=[claim.command_id, claim.customer_id, claim.at.timestamp(),
+                                 *limits])
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        text = refusal.decode() if isinstance(refusal, bytes) else str(refusal)
+        return text or None
+
     async def due(self, partitions: Iterable[int], now: datetime, limit: int
                   ) -> dict[int, list[str]]:
         parts = list(partitions)
@@ -224,6 +251,14 @@ class RedisStore:
                 program.member("srem", self.keys.rep_customers(old_owner), cid)
             if after.owner is not None:
                 program.member("sadd", self.keys.rep_customers(after.owner), cid)
+                program.member("zrem", self.keys.rep_pending_claims(after.owner), cid)
+        old_pool = before.pool_id if before else None
+        if (old_owner, old_pool) != (after.owner, after.pool_id):
+            if old_owner is not None and old_pool is not None:
+                program.member("srem", self.keys.rep_pool_customers(old_owner, old_pool), cid)
+            if after.owner is not None:
+                program.member("sadd", self.keys.rep_pool_customers(after.owner, after.pool_id),
+                               cid)
         old_place = _pool_place(before) if before else None
         new_place = _pool_place(after)
         if old_place != new_place:

@@ -55,6 +55,20 @@ class BatchWrite:
     notices: list[Notice] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """A claim that passed the per-customer rules and needs a slot under the limits."""
+
+    command_id: str
+    customer_id: str
+    rep_id: str
+    pool_id: str
+    at: datetime
+    max_total: int | None
+    max_in_pool: int | None
+    max_per_day: int | None
+
+
 class StateStore(Protocol):
     async def acquire(self, partitions: Iterable[int]) -> dict[int, int]:
         """Take ownership of partitions: new fencing tokens that outrank every older one."""
@@ -77,6 +91,11 @@ class StateStore(Protocol):
         """Per partition, up to ``limit`` customers whose timer is due at ``now``."""
         ...
 
+    async def reserve_claim(self, claim: ClaimRequest) -> str | None:
+        """Take a slot under the claim limits for every worker at once: None when granted
+        (also when this command was granted before), else why not."""
+        ...
+
 
 class MemoryStore:
     """The in-memory twin of the Redis store, for tests of everything above it."""
@@ -85,6 +104,7 @@ class MemoryStore:
         self.customers: dict[str, CustomerState] = {}
         self.timers: dict[int, dict[str, datetime]] = {}
         self.inboxes: dict[str, list[Notice]] = {}
+        self.claims: dict[tuple[str, str], list[str]] = {}
         self.applied: dict[TopicPartition, int] = {}
         self.tokens: dict[int, int] = {}
         self.commits = 0
@@ -116,6 +136,18 @@ class MemoryStore:
                 inbox.append(n)
         self.applied.update(batch.offsets)
         self.commits += 1
+
+    async def reserve_claim(self, claim: ClaimRequest) -> str | None:
+        granted = self.claims.setdefault((claim.rep_id, claim.pool_id), [])
+        if claim.command_id in granted:
+            return None
+        held = sum(1 for s in self.customers.values() if s.owner == claim.rep_id)
+        if claim.max_total is not None and held >= claim.max_total:
+            return f"limit reached: holds {held} customers (at most {claim.max_total})"
+        if claim.max_per_day is not None and len(granted) >= claim.max_per_day:
+            return f"limit reached: {len(granted)} claims today from this pool"
+        granted.append(claim.command_id)
+        return None
 
     def _schedule(self, partition: int, cid: str, at: datetime | None) -> None:
         timers = self.timers.setdefault(partition, {})

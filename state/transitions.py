@@ -67,12 +67,19 @@ def later(current: datetime | None, candidate: datetime) -> datetime:
 
 
 def apply(
-    state: CustomerState | None, event: Event, now: datetime, policy: Policy | None = None
+    state: CustomerState | None, event: Event, now: datetime, policy: Policy | None = None,
+    limit_refusal: str | None = None,
 ) -> Outcome:
-    """The customer after ``event``, and the notices it causes. A duplicate changes nothing."""
+    """The customer after ``event``, and the notices it causes. A duplicate changes nothing.
+    ``limit_refusal`` is why a claim exceeds a limit that spans customers (checked in the
+    store before), or None."""
     policy = policy or DEFAULT_POLICY
     if state is None:
         state = new_customer(event.customer_id, policy.pool_id, policy.level, now)
+        if isinstance(event, _COMMANDS_NEEDING_A_CUSTOMER):
+            # Nothing is created: the notice tells the actor, the customer stays unknown.
+            notice_ = notice(state, "rejected", event.actor, "unknown customer", now)
+            return Outcome(state, (notice_,), changed=False, rejection="unknown customer")
     elif event.event_id in state.recent_event_ids:
         return Outcome(state, changed=False)
     touched = _touched(state, event, now, policy.recent_event_ids)
@@ -84,7 +91,8 @@ def apply(
         case Order():
             return Outcome(state.model_copy(update=touched | _order(state, event, now)))
         case _:
-            return _command(state.model_copy(update=touched), event, now, policy.rules)
+            return _command(state.model_copy(update=touched), event, now, policy.rules,
+                            limit_refusal)
 
 
 def _touched(state: CustomerState, event: Event, now: datetime, keep_ids: int) -> dict[str, object]:
@@ -252,9 +260,12 @@ def claim_refusal(s: CustomerState, rep_id: str, rules: PoolRules, now: datetime
 
 
 def _command(  # noqa: C901 - one case per command type reads best as one table
-    s: CustomerState, c: AnyCommand, now: datetime, rules: PoolRules
+    s: CustomerState, c: AnyCommand, now: datetime, rules: PoolRules,
+    limit_refusal: str | None = None,
 ) -> Outcome:
     at = c.issued_at
+    if s.locked and isinstance(c, Release | MovePool | Freeze | Discard):
+        return rejected(s, c.actor, "customer is locked", now)
     match c:
         case Register():
             if c.level not in rules.levels:
@@ -277,7 +288,7 @@ def _command(  # noqa: C901 - one case per command type reads best as one table
                 return rejected(s, c.actor, "customer already belongs to that rep", now)
             return handover(s, c.to_rep_id, at, "transferred", c.actor, now)
         case Claim():
-            refusal = claim_refusal(s, c.rep_id, rules, now)
+            refusal = claim_refusal(s, c.rep_id, rules, now) or limit_refusal
             if refusal is not None:
                 return rejected(s, c.rep_id, refusal, now)
             return handover(s, c.rep_id, at, "claimed", c.actor, now)
@@ -311,3 +322,7 @@ def _command(  # noqa: C901 - one case per command type reads best as one table
 
 
 DEFAULT_POLICY = Policy()
+_COMMANDS_NEEDING_A_CUSTOMER = (
+    Assign, Claim, Transfer, Release, MovePool, Freeze, Discard, Restore, Lock, Unlock,
+    MarkWon, MarkChurned,
+)

@@ -63,7 +63,7 @@ def owned(rep: str = "rep-1") -> Event:
         ([click(), click(), click(session_id="s2")], "last_session_id", "s2"),
         # commands
         ([owned(), command("transfer", to_rep_id="rep-2")], "owner", "rep-2"),
-        ([command("assign", rep_id="rep-3")], "owner", "rep-3"),
+        ([click(), command("assign", rep_id="rep-3")], "owner", "rep-3"),
         ([owned(), command("release", pool_id="p2", reason="no budget")], "pool_id", "p2"),
         ([owned(), command("release", pool_id="p2", reason="no budget")], "owner", None),
         ([owned(), command("release", pool_id="p2", reason="x")], "status", "pooled"),
@@ -105,7 +105,12 @@ def test_recent_event_ids_are_bounded() -> None:
 @pytest.mark.parametrize(
     ("events", "rejection"),
     [
-        ([command("transfer", to_rep_id="rep-2")], "customer has no owner to transfer from"),
+        ([click(), command("transfer", to_rep_id="rep-2")],
+         "customer has no owner to transfer from"),
+        ([command("transfer", to_rep_id="rep-2")], "unknown customer"),
+        ([owned(), command("lock"), command("release", pool_id="p1", reason="x")],
+         "customer is locked"),
+        ([owned(), command("lock"), command("discard")], "customer is locked"),
         ([owned(), command("transfer", to_rep_id="rep-1")],
          "customer already belongs to that rep"),
         ([owned(), command("claim", rep_id="rep-2")], "not in the pool"),
