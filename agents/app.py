@@ -8,6 +8,7 @@ the worker decides is in ``agents.processor`` and the pure core under ``state``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Sequence
@@ -175,6 +176,22 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         await processor.tick()
 
     app.timer(interval=settings.timer_tick_s)(pool_clock)
+
+    # The customer cache holds millions of objects with no reference cycles (refcounting
+    # frees a replaced state at once), yet every full collection walked all of them:
+    # measured 13 full collections of ~260 ms in a 50 s benchmark, the whole p99 tail.
+    # Freezing survivors every second (gc.freeze is O(1)) takes them out of the collector's
+    # view: p99 produce-to-Redis went from 678 ms to 70 ms. A thaw and full collection every
+    # 15 minutes reclaims any cyclic garbage (asyncio, Faust) that was frozen with them.
+    async def freeze_survivors() -> None:
+        gc.freeze()
+
+    async def thaw_and_collect() -> None:
+        gc.unfreeze()
+        gc.collect()
+
+    app.timer(interval=settings.gc_freeze_interval_s)(freeze_survivors)
+    app.timer(interval=settings.gc_full_collect_interval_s)(thaw_and_collect)
 
     def inputs_of(assignment: set[TP]) -> set[int]:
         return {tp.partition for tp in assignment if tp.topic in topics.kind_of}

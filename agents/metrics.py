@@ -52,3 +52,25 @@ TIMER_LAG = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 10, 60),
 )
 NOTICES = Counter("crmstream_notices_total", "Notices sent to reps", ["type"])
+GC_PAUSE = Histogram(
+    "crmstream_gc_pause_seconds", "Garbage-collection pauses of the worker", ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+def watch_gc_pauses() -> None:
+    """Time every collection: with a large customer cache a full one can stall the worker."""
+    import gc
+    import time
+
+    started: dict[str, float] = {}
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started["at"] = time.perf_counter()
+        elif "at" in started:
+            GC_PAUSE.labels(str(info["generation"])).observe(
+                time.perf_counter() - started.pop("at")
+            )
+
+    gc.callbacks.append(on_gc)

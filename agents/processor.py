@@ -193,17 +193,21 @@ class Processor:
     # --- pool timers -----------------------------------------------------------------------
 
     async def tick(self) -> BatchResult:
-        """Fire the due warnings and reclaims of the owned partitions."""
-        async with self.lock:
-            return await self._tick()
-
-    async def _tick(self) -> BatchResult:
-        result = BatchResult()
+        """Fire the due warnings and reclaims of the owned partitions. The look-up runs
+        outside the lock (batches go on meanwhile); what it finds is recomputed under it."""
         owned = [p for p in self.tokens if p not in self.lost]
         if not owned:
-            return result
+            return BatchResult()
         now = self.clock.now()
         due = await self._retrying(lambda: self.store.due(owned, now, TIMERS_PER_TICK))
+        if not due:
+            return BatchResult()
+        async with self.lock:
+            return await self._tick(due, now)
+
+    async def _tick(self, due: dict[int, list[str]], now: datetime) -> BatchResult:
+        result = BatchResult()
+        due = {p: cids for p, cids in due.items() if p in self.tokens}
         if not due:
             return result
         partition_of = {cid: p for p, cids in due.items() for cid in cids}

@@ -157,6 +157,23 @@ def quantile(q: float, before: dict[float, float], after: dict[float, float]) ->
     return lower
 
 
+async def report_gc(port: int) -> None:
+    """How many collections of each generation the worker ran, and their longest bucket."""
+    async with aiohttp.ClientSession() as http, http.get(
+        f"http://127.0.0.1:{port}/metrics"
+    ) as response:
+        text = await response.text()
+    for family in text_string_to_metric_families(text):
+        if family.name == "crmstream_gc_pause_seconds":
+            counts = {s.labels["generation"]: s.value for s in family.samples
+                      if s.name.endswith("_count")}
+            sums = {s.labels["generation"]: s.value for s in family.samples
+                    if s.name.endswith("_sum")}
+            for gen in sorted(counts):
+                log(f"gc generation {gen}: {counts[gen]:.0f} collections, "
+                    f"{sums[gen]:.2f}s in total")
+
+
 async def wait_healthy(port: int, proc: asyncio.subprocess.Process) -> None:
     async with aiohttp.ClientSession() as http:
         for _ in range(240):
@@ -221,6 +238,7 @@ async def run(events: int, customers: int, latency_seconds: float) -> dict[str, 
         await produce(settings, traffic, count, rate=target)
         await worker_rate(settings, redis, events + count, proc)  # wait until all applied
         after = await scrape(settings.web_port)
+        await report_gc(settings.web_port)
         p99 = quantile(0.99, before, after)
         p50 = quantile(0.50, before, after)
         log(f"produce-to-Redis latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")

@@ -17,7 +17,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from faust import Worker
 
     from agents.app import create_app
+    from agents.metrics import watch_gc_pauses
 
+    watch_gc_pauses()
     app, _ = create_app(settings)
     logging.getLogger("crmstream").info("settings: %s", settings.redacted())
     worker = Worker(app, loglevel=args.loglevel or settings.log_level)

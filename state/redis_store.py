@@ -198,7 +198,7 @@ class RedisStore:
             fields["history"] = orjson.dumps([h.model_dump() for h in after.history])
         program.hset(self.keys.customer(after.customer_id), fields)
         self._write_memberships(program, before, after)
-        if before is None or before.timer_at != after.timer_at:
+        if (before.timer_at if before else None) != after.timer_at:
             self._schedule(program, change.partition, after.customer_id, after.timer_at)
 
     def _schedule(self, program: _Program, partition: int, cid: str, at: datetime | None

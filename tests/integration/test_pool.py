@@ -27,6 +27,7 @@ pools:
     warn_before: 3s
     claim:
       previous_owner_cooldown: 1h
+      max_claims_per_day: 2
 """
 
 
@@ -217,3 +218,25 @@ async def test_a_reps_notices_stream_live_and_resume_from_last_event_id(
     assert [i for i, _ in resumed] == [i for i, _ in first[1:]]
     everything = await sse_events(w.port, "rep-7", want=3, query="?since=0")
     assert [i for i, _ in everything] == [i for i, _ in first]
+
+
+async def test_a_claim_over_the_daily_limit_is_rejected_with_the_reason(
+    pool_settings: Settings, redis: Redis, worker: Any
+) -> None:
+    s, k = pool_settings, pool_settings.redis_key_prefix
+    customers = ["lim1", "lim2", "lim3"]
+    w = worker()
+    await w.wait_owns_partitions()
+    await produce(s, [register(s, c, owner=None) for c in customers])
+
+    async def all_registered() -> bool:
+        return all([await redis.exists(f"{k}customer:{c}") for c in customers])
+
+    await eventually(all_registered)
+    await produce(s, [cmd(s, c, "claim", rep_id="rep-z", actor="rep-z") for c in customers])
+    notices = await read_topic(s, s.topics.notices, expect=3,
+                               where=lambda n: n["rep_id"] == "rep-z")
+    assert sorted(n["type"] for n in notices) == ["assigned", "assigned", "rejected"]
+    rejection = next(n for n in notices if n["type"] == "rejected")
+    assert rejection["reason"].startswith("limit reached: 2 claims today")
+    assert await redis.scard(f"{k}rep:rep-z:customers") == 2
