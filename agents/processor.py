@@ -29,6 +29,7 @@ from crmstream.settings import Topics
 from schemas.commands import Claim
 from schemas.decode import InputKind, InvalidRecord, dead_letter, decode
 from schemas.outputs import Alert, DeadLetter, Notice, Score
+from state.assignment import choose
 from state.customer import CustomerState
 from state.engine import on_event, on_timer
 from state.store import (
@@ -40,6 +41,7 @@ from state.store import (
     StoreUnavailable,
     TopicPartition,
 )
+from state.timers import needs_assignee
 from state.transitions import Event, Outcome, Policy, claim_refusal
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ class Processor:
         # Batches and timer ticks take turns: a due reclaim and a follow-up for the same
         # customer are decided in one order, never interleaved across an await.
         self.lock = asyncio.Lock()
+        self.turns: dict[str, int] = {}  # round-robin position per auto-assigning pool
         self.max_future_skew = max_future_skew
         self.cache_size = cache_size
         self.retry_delay_s = retry_delay_s
@@ -216,12 +219,14 @@ class Processor:
         batch = BatchWrite(now=now)
         effects: list[Notice | Alert | Score] = []
         fired: list[tuple[str, datetime]] = []
+        states = {cid: self.cache.get(cid) or loaded.get(cid) for cid in partition_of}
+        pick = await self._assigner({c: s for c, s in states.items() if s is not None}, now)
         for cid, partition in partition_of.items():
-            state = self.cache.get(cid) or loaded.get(cid)
+            state = states[cid]
             if state is None:
                 batch.reschedule[cid] = (partition, None)
                 continue
-            outcome = on_timer(state, now, self.policy)
+            outcome = on_timer(state, now, self.policy, pick(state))
             if not outcome.changed:  # stale: a follow-up or a claim moved the clock
                 batch.reschedule[cid] = (partition, state.timer_at)
                 continue
@@ -282,6 +287,32 @@ class Processor:
                 )
             effects.extend(outcome.effects)
         return effects
+
+    async def _assigner(
+        self, states: dict[str, CustomerState], now: datetime
+    ) -> Callable[[CustomerState], str | None]:
+        """For this tick's reclaims into auto-assigning pools: who gets each customer. The
+        reps' holdings are read once, then counted here, so a burst is spread evenly."""
+        rules = self.policy.rules
+        pools = {cid: p for cid, s in states.items()
+                 if (p := needs_assignee(s, rules, now)) is not None}
+        if not pools:
+            return lambda state: None
+        reps = {rep for pool in pools.values() for rep in rules.member_reps(pool)}
+        held = await self._retrying(lambda: self.store.holdings(reps))
+
+        def pick(state: CustomerState) -> str | None:
+            pool = pools.get(state.customer_id)
+            if pool is None:
+                return None
+            turn = self.turns.get(pool.id, 0)
+            rep = choose(rules, pool, held, turn, state.owner)
+            if rep is not None:
+                self.turns[pool.id] = turn + 1
+                held[rep] = held.get(rep, 0) + 1
+            return rep
+
+        return pick
 
     async def _claim_limit(
         self, state: CustomerState | None, event: Event, now: datetime

@@ -21,8 +21,10 @@ def on_event(
     return replace(outcome, state=scheduled(outcome.state, policy.rules))
 
 
-def on_timer(state: CustomerState, now: datetime, policy: Policy) -> Outcome:
-    outcome = fire(state, policy.rules, now)
+def on_timer(
+    state: CustomerState, now: datetime, policy: Policy, assignee: str | None = None
+) -> Outcome:
+    outcome = fire(state, policy.rules, now, assignee)
     if not outcome.changed:
         return outcome
     return replace(outcome, state=scheduled(outcome.state, policy.rules))

@@ -83,6 +83,9 @@ class Pool(_Strict):
     manager_warn_before: Duration | None = None
     claim: ClaimLimits = ClaimLimits()
     reclaim_to: str | None = None
+    # Hand a reclaimed customer straight to a member (never its previous owner) who is
+    # under the limits: in turn, or to whoever holds fewest customers now.
+    auto_assign: Literal["none", "round_robin", "least_loaded"] = "none"
 
 
 class PoolRules(_Strict):
@@ -110,6 +113,14 @@ class PoolRules(_Strict):
     def pool(self, pool_id: str) -> Pool | None:
         return next((p for p in self.pools if p.id == pool_id), None)
 
+    def member_reps(self, pool: Pool) -> list[str]:
+        """The reps a pool's members name, teams expanded, in a stable order."""
+        reps: list[str] = []
+        for member in pool.members:
+            named = self.teams.get(member[5:], []) if member.startswith("team:") else [member]
+            reps += [rep for rep in named if rep not in reps]
+        return reps
+
     def is_member(self, pool: Pool, rep_id: str) -> bool:
         """A rep may claim from a pool it is a member of, directly or through a team. A pool
         with no members listed is open to every rep."""
@@ -134,6 +145,8 @@ def _pool_problems(pool: Pool, pools: set[str], levels: set[str], teams: set[str
     ]
     if pool.manager_warn_before is not None and not pool.managers:
         problems.append(f"{where}: manager_warn_before needs managers to warn")
+    if pool.auto_assign != "none" and not pool.members:
+        problems.append(f"{where}: auto_assign needs members to assign to")
     if pool.auto_reclaim and pool.enabled and not pool.rules:
         problems.append(f"{where}: auto_reclaim is on but there are no rules")
     periods: list[timedelta] = []

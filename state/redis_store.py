@@ -226,6 +226,17 @@ class RedisStore:
         text = refusal.decode() if isinstance(refusal, bytes) else str(refusal)
         return text or None
 
+    async def holdings(self, reps: Iterable[str]) -> dict[str, int]:
+        names = list(reps)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for rep in names:
+                    pipe.scard(self.keys.rep_customers(rep))
+                counts = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return {rep: int(n) for rep, n in zip(names, counts, strict=True)}
+
     async def due(self, partitions: Iterable[int], now: datetime, limit: int
                   ) -> dict[int, list[str]]:
         parts = list(partitions)

@@ -96,6 +96,10 @@ class StateStore(Protocol):
         (also when this command was granted before), else why not."""
         ...
 
+    async def holdings(self, reps: Iterable[str]) -> dict[str, int]:
+        """How many customers each rep owns now, across every worker."""
+        ...
+
 
 class MemoryStore:
     """The in-memory twin of the Redis store, for tests of everything above it."""
@@ -148,6 +152,14 @@ class MemoryStore:
             return f"limit reached: {len(granted)} claims today from this pool"
         granted.append(claim.command_id)
         return None
+
+    async def holdings(self, reps: Iterable[str]) -> dict[str, int]:
+        wanted = set(reps)
+        held = dict.fromkeys(wanted, 0)
+        for state in self.customers.values():
+            if state.owner in wanted:
+                held[state.owner] += 1
+        return held
 
     def _schedule(self, partition: int, cid: str, at: datetime | None) -> None:
         timers = self.timers.setdefault(partition, {})

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from state.customer import CustomerState, TimerKind
 from state.pool_rules import Pool, PoolRules, ReclaimRule
-from state.transitions import Outcome, notice, to_pool
+from state.transitions import Outcome, handover, notice, to_pool
 
 SYSTEM_ACTOR = "crmstream"
 
@@ -84,8 +84,11 @@ def scheduled(state: CustomerState, rules: PoolRules) -> CustomerState:
     )
 
 
-def fire(state: CustomerState, rules: PoolRules, now: datetime) -> Outcome:
-    """Apply the customer's timer if it is due; a stale one changes nothing."""
+def fire(
+    state: CustomerState, rules: PoolRules, now: datetime, assignee: str | None = None
+) -> Outcome:
+    """Apply the customer's timer if it is due; a stale one changes nothing. A reclaimed
+    customer goes to ``assignee`` when the pool auto-assigns and one was found."""
     timer = next_timer(state, rules)
     if timer is None or timer.at > now:
         return Outcome(state, changed=False)
@@ -107,4 +110,17 @@ def fire(state: CustomerState, rules: PoolRules, now: datetime) -> Outcome:
         ))
     pool = rules.pool(s.pool_id)
     target = (pool.reclaim_to if pool is not None else None) or s.pool_id
-    return to_pool(s, target, "pooled", now, timer.reason, SYSTEM_ACTOR, now, "reclaimed")
+    reclaimed = to_pool(s, target, "pooled", now, timer.reason, SYSTEM_ACTOR, now, "reclaimed")
+    if assignee is None or assignee == owner:
+        return reclaimed
+    assigned = handover(reclaimed.state, assignee, now, "auto-assigned", SYSTEM_ACTOR, now)
+    return Outcome(assigned.state, reclaimed.effects + assigned.effects)
+
+
+def needs_assignee(state: CustomerState, rules: PoolRules, now: datetime) -> Pool | None:
+    """The pool that will auto-assign this customer if its timer fires now as a reclaim."""
+    timer = next_timer(state, rules)
+    if timer is None or timer.at > now or timer.kind != "reclaim":
+        return None
+    pool = rules.pool(state.pool_id)
+    return pool if pool is not None and pool.auto_assign != "none" else None

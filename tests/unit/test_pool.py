@@ -239,3 +239,64 @@ def test_a_bad_rules_file_is_an_error_that_says_where(
 def test_the_shipped_rules_files_are_valid(name: str) -> None:
     rules = load_pool_rules(Path(__file__).resolve().parents[2] / "deploy" / name)
     assert rules.pool(rules.default_pool) is not None
+
+
+# --- auto-assignment ----------------------------------------------------------------------
+
+ASSIGNING = PoolRules.model_validate({
+    "levels": ["C"], "default_pool": "rr", "max_customers_per_rep": 3,
+    "teams": {"t": ["r1", "r2", "r3"]},
+    "pools": [
+        {"id": "rr", "name": "RR", "members": ["team:t"], "auto_assign": "round_robin",
+         "rules": [{"type": "no_follow_up", "period": "1d"}]},
+        {"id": "ll", "name": "LL", "members": ["r1", "r2", "r3"], "auto_assign": "least_loaded",
+         "rules": [{"type": "no_follow_up", "period": "1d"}],
+         "claim": {"max_customers_per_rep": 2}},
+    ],
+})
+
+
+@pytest.mark.parametrize(
+    ("pool", "held", "turn", "previous", "chosen"),
+    [
+        ("ll", {"r1": 1, "r2": 0, "r3": 1}, 0, None, "r2"),
+        ("ll", {"r1": 0, "r2": 0, "r3": 0}, 0, "r1", "r2"),  # never back to the one it left
+        ("ll", {"r1": 2, "r2": 2, "r3": 1}, 0, None, "r3"),  # r1, r2 at the pool's limit
+        ("ll", {"r1": 2, "r2": 2, "r3": 2}, 0, None, None),  # everyone at a limit
+        ("rr", {}, 0, None, "r1"),
+        ("rr", {}, 1, None, "r2"),
+        ("rr", {}, 5, None, "r3"),
+        ("rr", {"r2": 3}, 1, None, "r3"),  # r2 at the overall limit
+        ("rr", {}, 0, "r1", "r2"),
+    ],
+)
+def test_who_gets_an_auto_assigned_customer(
+    pool: str, held: dict[str, int], turn: int, previous: str | None, chosen: str | None
+) -> None:
+    from state.assignment import choose
+
+    found = ASSIGNING.pool(pool)
+    assert found is not None
+    assert choose(ASSIGNING, found, dict(held), turn, previous) == chosen
+
+
+def test_auto_assign_needs_members() -> None:
+    with pytest.raises(ValueError, match="auto_assign needs members"):
+        PoolRules.model_validate({
+            "levels": ["C"], "default_pool": "p",
+            "pools": [{"id": "p", "name": "P", "auto_assign": "least_loaded",
+                       "rules": [{"type": "no_follow_up", "period": "1d"}]}],
+        })
+
+
+def test_a_reclaim_with_an_assignee_is_reclaimed_then_assigned() -> None:
+    policy = Policy(rules=ASSIGNING, level="C")
+    state = on_event(None, command("register", pool_id="ll", level="C", name="n", owner="r1"),
+                     T0, policy).state
+    outcome = on_timer(state, at(1), policy, assignee="r2")
+    assert outcome.state.owner == "r2"
+    assert [(h.from_rep, h.to_rep, h.reason) for h in outcome.state.history[-2:]] == [
+        ("r1", None, "no follow-up for 1d"), (None, "r2", "auto-assigned")]
+    assert sorted((n.type, n.rep_id) for n in outcome.effects) == [  # type: ignore[union-attr]
+        ("assigned", "r2"), ("reclaimed", "r1")]
+    assert outcome.state.deadline == at(2)  # the new owner's clock starts now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import orjson
 
@@ -197,3 +198,34 @@ async def test_a_restarted_worker_fires_a_missed_reclaim_once() -> None:
     kinds = [n["type"] for n in sink.on(TOPICS.notices)]
     assert kinds == ["reclaim_warning", "reclaimed"]
     assert store.customers["c1"].owner is None
+
+
+async def test_a_reclaim_in_an_auto_assigning_pool_goes_to_the_least_loaded_member() -> None:
+    from state.pool_rules import PoolRules
+    from state.transitions import Policy
+
+    rules = PoolRules.model_validate({
+        "levels": ["C"], "default_pool": "p",
+        "pools": [{"id": "p", "name": "P", "members": ["r1", "r2", "r3"],
+                   "auto_assign": "least_loaded",
+                   "rules": [{"type": "no_follow_up", "period": "60s"}]}],
+    })
+    store, clock, sink = MemoryStore(), ManualClock(T0), ListSink()
+    processor = Processor(store, sink, TOPICS, clock, policy=Policy(rules=rules),
+                          retry_delay_s=0)
+    owners = {"a": "r1", "b": "r2", "c": "r2", "d": "r3"}  # r1 and r3 hold one each
+    records = [
+        Record(TOPICS.commands, 0, n, cid.encode(), as_json(command(
+            "register", customer=cid, pool_id="p", level="C", name=cid, owner=rep,
+            issued_at=T0 if cid == "a" else T0 + timedelta(seconds=10))))
+        for n, (cid, rep) in enumerate(owners.items())
+    ]
+    clock.advance(10)
+    await processor.process(records)
+    assert len(store.customers) == 4
+    clock.advance(51)
+    await processor.tick()
+    # "a" leaves r1; r3 holds the fewest among the others (r2 holds two)
+    assert store.customers["a"].owner == "r3"
+    kinds = [(n["type"], n["rep_id"]) for n in sink.on(TOPICS.notices) if n["customer_id"] == "a"]
+    assert kinds[-2:] == [("reclaimed", "r1"), ("assigned", "r3")]
