@@ -105,6 +105,10 @@ wait_ready() {
     [ $SECONDS -lt $deadline ] || fail_with_log kafka "$kafka_dir/logs/server.log"
     sleep 1
   done
+  # The checks above answer for whatever listens on the ports: make sure it is ours.
+  sleep 1
+  alive "$kafka_dir/kafka.pid" || fail_with_log "kafka (is port $KAFKA_PORT taken by another process?)" "$kafka_dir/logs/server.log"
+  alive "$redis_dir/redis.pid" || fail_with_log "redis (is port $REDIS_PORT taken by another process?)" "$redis_dir/redis.log"
   log "kafka ready"
 }
 

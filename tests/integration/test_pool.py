@@ -240,3 +240,33 @@ async def test_a_claim_over_the_daily_limit_is_rejected_with_the_reason(
     rejection = next(n for n in notices if n["type"] == "rejected")
     assert rejection["reason"].startswith("limit reached: 2 claims today")
     assert await redis.scard(f"{k}rep:rep-z:customers") == 2
+
+
+async def test_two_workers_share_the_partitions_and_every_reclaim_fires_once(
+    pool_settings: Settings, redis: Redis, worker: Any
+) -> None:
+    from tests.integration.conftest import free_port
+
+    s, k = pool_settings, pool_settings.redis_key_prefix
+    customers = [f"w{i:03d}" for i in range(60)]
+    a = worker("a")
+    await a.wait_owns_partitions()
+    b = worker("b", web_port=free_port())
+    owned_by_b = await b.wait_owns_partitions()
+
+    async def split() -> bool:  # the rebalance settled: each owns part of the partitions
+        owned_by_a = await a.wait_owns_partitions()
+        return set(owned_by_a).isdisjoint(owned_by_b) and bool(owned_by_a)
+
+    await eventually(split, timeout=60)
+    await produce(s, [register(s, c) for c in customers])
+    reclaimed = await read_topic(s, s.topics.notices, expect=len(customers), timeout=40,
+                                 where=lambda n: n["type"] == "reclaimed")
+    assert {n["customer_id"] for n in reclaimed} == set(customers)
+    assert len({n["notice_id"] for n in reclaimed}) == len(customers)
+    owners = [await redis.hget(f"{k}customer:{c}", "owner") for c in customers]
+    assert owners == [""] * len(customers)
+    # both workers fired some: the reclaims really were shared
+    fired = [m for m in (await a.metrics(), await b.metrics())
+             if 'crmstream_pool_timers_fired_total{kind="reclaim"}' in m]
+    assert len(fired) == 2

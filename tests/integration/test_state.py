@@ -33,7 +33,7 @@ async def test_events_become_state_read_model_and_memberships(
     # Topics are not ordered with each other: the CRM registers the owner first.
     await produce(settings, [(t.commands, "acme", orjson.dumps({
         "command_id": "r1", "customer_id": "acme", "issued_at": now, "type": "register",
-        "actor": "import", "pool_id": "east", "level": "A", "name": "ACME 有限公司",
+        "actor": "import", "pool_id": "default", "level": "C", "name": "ACME 有限公司",
         "owner": "rep-1"}))])
     await eventually(at_version(1))
     await produce(settings, [
@@ -56,8 +56,8 @@ async def test_events_become_state_read_model_and_memberships(
     ])
     acme = await eventually(at_version(6))
     assert acme["owner"] == "rep-2"
-    assert acme["pool_id"] == "east"
-    assert acme["level"] == "A"
+    assert acme["pool_id"] == "default"
+    assert acme["level"] == "C"
     assert acme["name"] == "ACME 有限公司"
     activity = orjson.loads(acme["activity"])
     assert activity["paid_total"] == 120.5
