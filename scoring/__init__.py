@@ -1,1 +1,1 @@
-"""Online churn and sentiment scoring with River (see the open scoring issue)."""
+"""Online scoring with River: sentiment of interaction texts (and, next, churn risk)."""

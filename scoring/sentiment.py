@@ -1,0 +1,59 @@
+"""The sentiment model: hashed text features into an online logistic regression.
+
+Memory is bounded whatever the vocabulary: tokens are hashed into 2**18 features, so the
+weights never exceed that many entries. Labels come from ratings: 1-2 negative, 4-5
+positive, 3 says nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from river import compose, linear_model, optim, preprocessing
+
+from scoring.text import text_features
+
+VERSION = "sentiment-hash18-char3-adagrad0.5-v1"
+HASHED_FEATURES = 2**18
+
+
+def new_model() -> compose.Pipeline:
+    """Text features (computed once per text by the caller) -> hashed -> logistic."""
+    return compose.Pipeline(
+        preprocessing.FeatureHasher(n_features=HASHED_FEATURES, seed=1),
+        linear_model.LogisticRegression(optimizer=optim.AdaGrad(0.5)),
+    )
+
+
+def label_of_rating(rating: int) -> bool | None:
+    """True for a positive rating (4-5), False for a negative one (1-2), None for 3."""
+    if rating >= 4:
+        return True
+    if rating <= 2:
+        return False
+    return None
+
+
+class SentimentModel:
+    """P(positive) of a text, and a score in [-1, 1] (-1 very negative)."""
+
+    def __init__(self, model: compose.Pipeline | None = None) -> None:
+        self.model = model or new_model()
+        self.version = VERSION
+
+    @staticmethod
+    def features(text: str) -> dict[str, float]:
+        return text_features(text)
+
+    def probability_positive(self, text: str | dict[str, float]) -> float:
+        """P(positive) of a text, or of its ``features`` when the caller has them."""
+        x = self.features(text) if isinstance(text, str) else text
+        proba: dict[Any, float] = self.model.predict_proba_one(x)
+        return float(proba.get(True, 0.5))
+
+    def score(self, text: str | dict[str, float]) -> float:
+        return 2.0 * self.probability_positive(text) - 1.0
+
+    def learn(self, text: str | dict[str, float], positive: bool) -> None:
+        x = self.features(text) if isinstance(text, str) else text
+        self.model.learn_one(x, positive)
