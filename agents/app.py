@@ -26,6 +26,7 @@ from agents.processor import Outgoing, Processor, Record
 from agents.web import register_views
 from crmstream.clock import SystemClock
 from crmstream.settings import Settings
+from scoring.sentiment import SentimentModel
 from state.inbox import InboxReader
 from state.keys import Keys
 from state.pool_rules import PoolRulesError, load_pool_rules, without_reclaims
@@ -150,6 +151,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         policy=load_policy(settings),
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         cache_size=settings.cache_max_customers,
+        # Learns from ratings as they arrive; not checkpointed yet, so a restart starts over.
+        sentiment=SentimentModel(),
     )
     inputs = app.topic(
         *topics.inputs, key_type=bytes, value_type=bytes, key_serializer="raw",

@@ -74,3 +74,7 @@ def watch_gc_pauses() -> None:
             )
 
     gc.callbacks.append(on_gc)
+TEXTS_SCORED = Counter("crmstream_texts_scored_total", "Interaction texts given a sentiment")
+SENTIMENT_LABELS = Counter(
+    "crmstream_sentiment_labels_total", "Rated texts the sentiment model learned from", ["label"]
+)

@@ -28,7 +28,9 @@ from crmstream.clock import Clock
 from crmstream.settings import Topics
 from schemas.commands import Claim
 from schemas.decode import InputKind, InvalidRecord, dead_letter, decode
+from schemas.events import Interaction
 from schemas.outputs import Alert, DeadLetter, Notice, Score
+from scoring.sentiment import SentimentModel, label_of_rating
 from state.assignment import choose
 from state.customer import CustomerState
 from state.engine import on_event, on_timer
@@ -42,7 +44,7 @@ from state.store import (
     TopicPartition,
 )
 from state.timers import needs_assignee
-from state.transitions import Event, Outcome, Policy, claim_refusal
+from state.transitions import Event, Outcome, Policy, Signals, claim_refusal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,12 +94,14 @@ class Processor:
         max_future_skew: timedelta = timedelta(minutes=5),
         cache_size: int = 200_000,
         retry_delay_s: float = 0.2,
+        sentiment: SentimentModel | None = None,
     ) -> None:
         self.store = store
         self.sink = sink
         self.topics = topics
         self.clock = clock
         self.policy = policy
+        self.sentiment = sentiment
         # Batches and timer ticks take turns: a due reclaim and a follow-up for the same
         # customer are decided in one order, never interleaved across an await.
         self.lock = asyncio.Lock()
@@ -271,8 +275,9 @@ class Processor:
                 self.partition_of[cid] = record.partition
             before = working[cid]
             try:
-                limit = await self._claim_limit(before, event, now)
-                outcome = on_event(before, event, now, self.policy, limit)
+                signals = Signals(await self._claim_limit(before, event, now),
+                                  self._text_sentiment(before, event))
+                outcome = on_event(before, event, now, self.policy, signals)
             except Exception as exc:  # a bug must not stop the stream or lose the record
                 log.exception("processing failed for %s@%s", record.topic, record.offset)
                 failure = InvalidRecord("processing_error", f"{type(exc).__name__}: {exc}")
@@ -287,6 +292,21 @@ class Processor:
                 )
             effects.extend(outcome.effects)
         return effects
+
+    def _text_sentiment(self, state: CustomerState | None, event: Event) -> float | None:
+        """Score a new interaction's text (predict, then learn from its rating if any)."""
+        if self.sentiment is None or not isinstance(event, Interaction) or not event.text:
+            return None
+        if state is not None and event.event_id in state.recent_event_ids:
+            return None  # a duplicate: neither scored nor learned twice
+        x = self.sentiment.features(event.text)
+        score = self.sentiment.score(x)
+        metrics.TEXTS_SCORED.inc()
+        label = label_of_rating(event.rating) if event.rating is not None else None
+        if label is not None:
+            self.sentiment.learn(x, label)
+            metrics.SENTIMENT_LABELS.labels("positive" if label else "negative").inc()
+        return score
 
     async def _assigner(
         self, states: dict[str, CustomerState], now: datetime

@@ -53,6 +53,11 @@ class CustomerState(BaseModel):
     last_paid_at: datetime | None = None
     last_event_at: datetime | None = None
 
+    # Recency-weighted sentiment of the customer's texts in [-1, 1] (state/transitions.py).
+    sentiment: float | None = None
+    sentiment_at: datetime | None = None
+    texts_scored: int = 0
+
     orders_total: int = 0
     paid_total: float = 0.0
     refunds_total: int = 0

@@ -8,14 +8,14 @@ from datetime import datetime
 
 from state.customer import CustomerState
 from state.timers import fire, scheduled
-from state.transitions import Event, Outcome, Policy, apply
+from state.transitions import NO_SIGNALS, Event, Outcome, Policy, Signals, apply
 
 
 def on_event(
     state: CustomerState | None, event: Event, now: datetime, policy: Policy,
-    limit_refusal: str | None = None,
+    signals: Signals = NO_SIGNALS,
 ) -> Outcome:
-    outcome = apply(state, event, now, policy, limit_refusal)
+    outcome = apply(state, event, now, policy, signals)
     if not outcome.changed:
         return outcome
     return replace(outcome, state=scheduled(outcome.state, policy.rules))

@@ -37,6 +37,8 @@ Effect = Notice | Alert | Score
 
 MAX_OPEN_ORDERS = 16
 MAX_HISTORY = 50
+# A text's weight in the customer's sentiment halves every 14 days of event time.
+SENTIMENT_HALF_LIFE_S = 14 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +68,24 @@ def later(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate > current else current
 
 
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What the worker worked out about an event before applying it: why a claim exceeds a
+    limit that spans customers (checked in the store), and the sentiment score of an
+    interaction's text (from the model). Both None when not applicable."""
+
+    limit_refusal: str | None = None
+    text_sentiment: float | None = None
+
+
+NO_SIGNALS = Signals()
+
+
 def apply(
     state: CustomerState | None, event: Event, now: datetime, policy: Policy | None = None,
-    limit_refusal: str | None = None,
+    signals: Signals = NO_SIGNALS,
 ) -> Outcome:
-    """The customer after ``event``, and the notices it causes. A duplicate changes nothing.
-    ``limit_refusal`` is why a claim exceeds a limit that spans customers (checked in the
-    store before), or None."""
+    """The customer after ``event``, and the notices it causes. A duplicate changes nothing."""
     policy = policy or DEFAULT_POLICY
     if state is None:
         state = new_customer(event.customer_id, policy.pool_id, policy.level, now)
@@ -85,14 +98,15 @@ def apply(
     touched = _touched(state, event, now, policy.recent_event_ids)
     match event:
         case Interaction():
-            return Outcome(state.model_copy(update=touched | _interaction(state, event, now)))
+            return Outcome(state.model_copy(
+                update=touched | _interaction(state, event, now, signals.text_sentiment)))
         case Click():
             return Outcome(state.model_copy(update=touched | _click(state, event, now)))
         case Order():
             return Outcome(state.model_copy(update=touched | _order(state, event, now)))
         case _:
             return _command(state.model_copy(update=touched), event, now, policy.rules,
-                            limit_refusal)
+                            signals.limit_refusal)
 
 
 def _touched(state: CustomerState, event: Event, now: datetime, keep_ids: int) -> dict[str, object]:
@@ -109,7 +123,21 @@ def _touched(state: CustomerState, event: Event, now: datetime, keep_ids: int) -
 # Each of these returns the fields an activity event changes (merged into one copy).
 
 
-def _interaction(s: CustomerState, e: Interaction, now: datetime) -> dict[str, object]:
+def blended_sentiment(s: CustomerState, score: float, at: datetime) -> tuple[float, datetime]:
+    """The customer's sentiment after a text scored ``score`` at ``at``: older texts weigh
+    less by half every half-life; a late text weighs as old as it is."""
+    if s.sentiment is None or s.sentiment_at is None:
+        return score, at
+    age = abs((at - s.sentiment_at).total_seconds())
+    keep = 0.5 ** (age / SENTIMENT_HALF_LIFE_S) * 0.8  # the newest text always counts 20%
+    if at >= s.sentiment_at:
+        return keep * s.sentiment + (1 - keep) * score, at
+    return (1 - keep) * s.sentiment + keep * score, s.sentiment_at
+
+
+def _interaction(
+    s: CustomerState, e: Interaction, now: datetime, text_sentiment: float | None = None
+) -> dict[str, object]:
     inbound = e.direction == "inbound"
     update: dict[str, object] = {
         "last_interaction_at": later(s.last_interaction_at, e.occurred_at),
@@ -122,6 +150,10 @@ def _interaction(s: CustomerState, e: Interaction, now: datetime) -> dict[str, o
         update["last_inbound_at"] = later(s.last_inbound_at, e.occurred_at)
     elif s.owner is not None and e.rep_id == s.owner:
         update["last_follow_up_at"] = later(s.last_follow_up_at, e.occurred_at)
+    if text_sentiment is not None:
+        sentiment, at = blended_sentiment(s, text_sentiment, e.occurred_at)
+        update |= {"sentiment": round(sentiment, 4), "sentiment_at": at,
+                   "texts_scored": s.texts_scored + 1}
     return update
 
 

@@ -66,6 +66,7 @@ async def test_events_become_state_read_model_and_memberships(
     assert activity["orders_90d"] == 1
     assert activity["sessions_90d"] == 1
     assert acme["last_follow_up_at"] != ""
+    assert -1 <= float(acme["sentiment"]) <= 1  # the interaction's text was scored
     history = orjson.loads(acme["history"])
     assert [(h["from_rep"], h["to_rep"]) for h in history] == [(None, "rep-1"), ("rep-1", "rep-2")]
     assert await redis.smembers(f"{k}rep:rep-2:customers") == {"acme"}

@@ -229,3 +229,28 @@ async def test_a_reclaim_in_an_auto_assigning_pool_goes_to_the_least_loaded_memb
     assert store.customers["a"].owner == "r3"
     kinds = [(n["type"], n["rep_id"]) for n in sink.on(TOPICS.notices) if n["customer_id"] == "a"]
     assert kinds[-2:] == [("reclaimed", "r1"), ("assigned", "r3")]
+
+
+async def test_texts_are_scored_and_rated_ones_teach_the_model() -> None:
+    from scoring.sentiment import SentimentModel
+
+    model = SentimentModel()
+    processor = Processor(MemoryStore(), ListSink(), TOPICS, ManualClock(T0),
+                          retry_delay_s=0, sentiment=model)
+    rated = [
+        interaction("c1", event_id=f"e{n}", text=text, rating=rating, direction="inbound")
+        for n, (text, rating) in enumerate(
+            [("质量很好，非常满意", 5), ("太差了，要求退款", 1)] * 40)
+    ]
+    records = [Record(TOPICS.interactions, 0, n, b"c1", as_json(e)) for n, e in enumerate(rated)]
+    await processor.process(records)
+    assert model.score("质量很好") > 0.3
+    assert model.score("太差了") < -0.3
+    state = processor.store.customers["c1"]  # type: ignore[attr-defined]
+    assert state.texts_scored == 80
+    assert state.sentiment is not None
+    # a redelivered event is neither scored nor learned again
+    before = model.score("质量很好")
+    await processor.process([Record(TOPICS.interactions, 0, 80, b"c1", as_json(rated[-1]))])
+    assert model.score("质量很好") == before
+    assert processor.store.customers["c1"].texts_scored == 80  # type: ignore[attr-defined]

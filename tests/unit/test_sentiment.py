@@ -114,3 +114,29 @@ def test_exact_roc_auc(truths: list[bool], predicted: list[float], auc: float) -
     from scoring.evaluate import exact_roc_auc
 
     assert exact_roc_auc(truths, predicted) == pytest.approx(auc)
+
+
+# --- a customer's sentiment ---------------------------------------------------------------
+
+def test_a_customers_sentiment_follows_recent_texts_more() -> None:
+    from datetime import timedelta
+
+    from state.transitions import Signals, apply
+    from tests.factories import T0, interaction
+
+    def after(*scored: tuple[float, float]) -> float | None:
+        state = None
+        for score, days in scored:
+            event = interaction(text="x", occurred_at=T0 + timedelta(days=days))
+            state = apply(state, event, T0 + timedelta(days=60),
+                          signals=Signals(text_sentiment=score)).state
+        assert state is not None
+        return state.sentiment
+
+    assert after((0.8, 0)) == 0.8
+    assert after((1.0, 0), (-1.0, 0)) == pytest.approx(0.6)  # same day: the new text 20%
+    month_later = after((1.0, 0), (-1.0, 28))  # two half-lives: the old one keeps 0.8/4
+    assert month_later == pytest.approx(0.2 * 1.0 + 0.8 * -1.0)
+    late = after((-1.0, 28), (1.0, 0))  # a late text weighs as old as it is
+    assert late == pytest.approx(month_later)
+    assert after((0.5, 0), (0.5, 3)) == pytest.approx(0.5)
