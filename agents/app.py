@@ -22,13 +22,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from agents import metrics
 from agents.processor import Outgoing, Processor, Record
 from agents.web import register_views
 from crmstream.clock import SystemClock
 from crmstream.settings import Settings
-from scoring.sentiment import SentimentModel
+from scoring.sentiment import VERSION, SentimentModel
 from state.inbox import InboxReader
 from state.keys import Keys
+from state.model_checkpoints import load_checkpoint, save_checkpoint
 from state.pool_rules import PoolRulesError, load_pool_rules, without_reclaims
 from state.redis_connection import connect
 from state.redis_store import RedisStore
@@ -120,6 +122,20 @@ def load_policy(settings: Settings) -> Policy:
     return Policy(rules, settings.default_level, settings.recent_event_ids)
 
 
+SENTIMENT = "sentiment"
+
+
+def load_sentiment(settings: Settings, keys: Keys) -> SentimentModel:
+    """The checkpointed model of this version if there is one, else the shipped prior."""
+    saved = load_checkpoint(settings.redis_url.get_secret_value(), keys, SENTIMENT, VERSION)
+    if saved is None:
+        log.info("sentiment: no checkpoint of %s; starting from the shipped prior", VERSION)
+        return SentimentModel.with_prior()
+    model, learned = saved
+    log.info("sentiment: checkpoint of %s loaded (%d texts learned)", VERSION, learned)
+    return SentimentModel(model, learned)
+
+
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     servers = ";".join(s.strip() for s in settings.kafka_bootstrap_servers.split(","))
     app = faust.App(
@@ -151,8 +167,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         policy=load_policy(settings),
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         cache_size=settings.cache_max_customers,
-        # Learns from ratings as they arrive; not checkpointed yet, so a restart starts over.
-        sentiment=SentimentModel(),
+        sentiment=load_sentiment(settings, keys),
     )
     inputs = app.topic(
         *topics.inputs, key_type=bytes, value_type=bytes, key_serializer="raw",
@@ -193,6 +208,18 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         gc.unfreeze()
         gc.collect()
 
+    saved = {"learned": processor.sentiment.learned if processor.sentiment else 0}
+
+    async def checkpoint_models() -> None:
+        model = processor.sentiment
+        if model is None or model.learned == saved["learned"]:
+            return
+        size = await save_checkpoint(redis, keys, SENTIMENT, model.version, model.model,
+                                     model.learned)
+        saved["learned"] = model.learned
+        metrics.MODEL_CHECKPOINT_BYTES.labels(SENTIMENT).set(size)
+
+    app.timer(interval=settings.model_checkpoint_interval_s)(checkpoint_models)
     app.timer(interval=settings.gc_freeze_interval_s)(freeze_survivors)
     app.timer(interval=settings.gc_full_collect_interval_s)(thaw_and_collect)
 

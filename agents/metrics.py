@@ -78,3 +78,6 @@ TEXTS_SCORED = Counter("crmstream_texts_scored_total", "Interaction texts given 
 SENTIMENT_LABELS = Counter(
     "crmstream_sentiment_labels_total", "Rated texts the sentiment model learned from", ["label"]
 )
+MODEL_CHECKPOINT_BYTES = Gauge(
+    "crmstream_model_checkpoint_bytes", "Size of the last saved model checkpoint", ["model"]
+)

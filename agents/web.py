@@ -30,6 +30,9 @@ def register_views(app: faust.App, processor: Processor, inbox: InboxReader) -> 
             "status": "ok",
             "owned_partitions": sorted(processor.tokens),
             "cached_customers": len(processor.cache),
+            "models": {"sentiment": {"version": processor.sentiment.version,
+                                     "learned": processor.sentiment.learned}}
+            if processor.sentiment else {},
         }
         return web.json(body)
 

@@ -93,13 +93,15 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from scoring.evaluate import EvaluationError, evaluate_sentiment
 
     try:
-        result = evaluate_sentiment(args.file, args.text, args.label, args.shuffle)
+        result = evaluate_sentiment(args.file, args.text, args.label, args.shuffle,
+                                    args.prior, args.first)
     except EvaluationError as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
+    start = "the shipped prior" if args.prior else "an empty model"
     print(f"sentiment on {args.file}: n={result['n']} accuracy={result['accuracy']} "
           f"roc_auc={result['roc_auc']} log_loss={result['log_loss']} "
-          f"({result['events_per_s']:,.0f} events/s, predict then learn, from an empty model)")
+          f"({result['events_per_s']:,.0f} events/s, predict then learn, from {start})")
     print(json.dumps(result))
     return 0
 
@@ -129,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the column with the label (yes/no, positive/negative, 1/0)")
     sentiment.add_argument("--shuffle", type=int, default=None, metavar="SEED",
                            help="shuffle the rows with this seed first")
+    sentiment.add_argument("--prior", action="store_true",
+                           help="start from the shipped prior instead of an empty model")
+    sentiment.add_argument("--first", type=int, default=None, metavar="N",
+                           help="only the first N rows (how the model does early on)")
     sentiment.set_defaults(run=_evaluate)
     sim = sub.add_parser("simulate", help="send realistic synthetic traffic to Kafka")
     sim.add_argument("--rate", type=float, default=200, help="messages per second (200)")

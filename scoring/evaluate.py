@@ -57,8 +57,10 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
         raise EvaluationError(f"{path}: expected .csv, .jsonl or .parquet")
 
 
-def evaluate_sentiment(path: Path, text: str, label: str, shuffle: int | None = None
-                       ) -> dict[str, float]:
+def evaluate_sentiment(path: Path, text: str, label: str, shuffle: int | None = None,
+                       prior: bool = False, first: int | None = None) -> dict[str, float]:
+    """From an empty model, or from the shipped prior with ``prior``; over every row, or
+    the ``first`` ones (how useful the model is before it has learned much)."""
     rows = list(read_rows(path))
     if not rows:
         raise EvaluationError(f"{path} has no rows")
@@ -67,8 +69,9 @@ def evaluate_sentiment(path: Path, text: str, label: str, shuffle: int | None = 
             raise EvaluationError(f"{path} has no column {column!r} (it has {sorted(rows[0])})")
     if shuffle is not None:
         random.Random(shuffle).shuffle(rows)
+    rows = rows[:first] if first is not None else rows
     truths = [parse_label(row[label], f"{path}:{n}") for n, row in enumerate(rows, 1)]
-    model = SentimentModel()
+    model = SentimentModel.with_prior() if prior else SentimentModel()
     predicted: list[float] = []
     started = time.perf_counter()
     for row, truth in zip(rows, truths, strict=True):

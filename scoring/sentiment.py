@@ -11,9 +11,10 @@ from typing import Any
 
 from river import compose, linear_model, optim, preprocessing
 
+from scoring import lexicon
 from scoring.text import text_features
 
-VERSION = "sentiment-hash18-char3-adagrad0.5-v1"
+VERSION = "sentiment-hash18-char3-adagrad0.5-lexicon1"
 HASHED_FEATURES = 2**18
 
 
@@ -35,11 +36,24 @@ def label_of_rating(rating: int) -> bool | None:
 
 
 class SentimentModel:
-    """P(positive) of a text, and a score in [-1, 1] (-1 very negative)."""
+    """P(positive) of a text, and a score in [-1, 1] (-1 very negative). ``learned`` counts
+    the labelled texts it learned from after its prior."""
 
-    def __init__(self, model: compose.Pipeline | None = None) -> None:
+    def __init__(self, model: compose.Pipeline | None = None, learned: int = 0) -> None:
         self.model = model or new_model()
         self.version = VERSION
+        self.learned = learned
+
+    @classmethod
+    def with_prior(cls) -> SentimentModel:
+        """A model that has learned the shipped lexicon (scoring/lexicon.py) first."""
+        fresh = cls()
+        for _ in range(lexicon.EPOCHS):
+            for phrase in lexicon.POSITIVE:
+                fresh.model.learn_one(text_features(phrase), True)
+            for phrase in lexicon.NEGATIVE:
+                fresh.model.learn_one(text_features(phrase), False)
+        return fresh
 
     @staticmethod
     def features(text: str) -> dict[str, float]:
@@ -57,3 +71,4 @@ class SentimentModel:
     def learn(self, text: str | dict[str, float], positive: bool) -> None:
         x = self.features(text) if isinstance(text, str) else text
         self.model.learn_one(x, positive)
+        self.learned += 1

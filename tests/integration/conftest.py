@@ -55,7 +55,7 @@ async def settings(stack: None, tmp_path: Path) -> AsyncIterator[Settings]:
     made = Settings(
         app_id=f"crmstream-test-{tag}", topic_prefix=f"t{tag}.", redis_key_prefix=f"t{tag}:",
         partitions=4, state_dir=tmp_path / "worker", web_port=free_port(),
-        batch_within_s=0.02,
+        batch_within_s=0.02, model_checkpoint_interval_s=1,
     )
     await create_topics(made)
     yield made
@@ -98,6 +98,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CRMSTREAM_WEB_PORT": str(settings.web_port),
         "CRMSTREAM_STATE_DIR": str(settings.state_dir),
         "CRMSTREAM_BATCH_WITHIN_S": str(settings.batch_within_s),
+        "CRMSTREAM_MODEL_CHECKPOINT_INTERVAL_S": str(settings.model_checkpoint_interval_s),
     } | ({"CRMSTREAM_POOL_RULES_FILE": str(settings.pool_rules_file)}
          if settings.pool_rules_file else {})
 
@@ -141,6 +142,15 @@ class WorkerProcess:
                     pass
                 await asyncio.sleep(0.3)
         raise AssertionError(f"worker did not take partitions in {timeout}s\n{self.tail()}")
+
+    async def health(self) -> dict[str, Any]:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http, http.get(
+            f"http://127.0.0.1:{self.port}/healthz"
+        ) as r:
+            body: dict[str, Any] = await r.json()
+            return body
 
     async def metrics(self) -> str:
         import aiohttp
