@@ -153,6 +153,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         producer_linger_ms=1,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=settings.kafka_session_timeout_s / 10,
         stream_buffer_maxsize=8192,
         autodiscover=False,
     )

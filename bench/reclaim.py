@@ -22,9 +22,9 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from redis.asyncio import Redis
 
 from bench.throughput import free_port, wait_healthy
+from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
 from schemas.commands import Register
 from state.engine import on_event
@@ -134,19 +134,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def cleanup(settings: Settings) -> None:
-    redis = Redis.from_url("redis://127.0.0.1:6379/0")
-    async for key in redis.scan_iter(match=f"{settings.redis_key_prefix}*", count=5000):
-        await redis.unlink(key)
-    await redis.aclose()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([*settings.topics.inputs, *settings.topics.outputs])
-    finally:
-        await admin.close()
-
-
 async def run(pending: int, firing: int, spread: float, rules_file: Path, tag: str
               ) -> dict[str, float]:
     settings = Settings(topic_prefix=f"rb{tag}.", redis_key_prefix=f"rb{tag}:",
@@ -178,7 +165,7 @@ async def run(pending: int, firing: int, spread: float, rules_file: Path, tag: s
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
-        await cleanup(settings)
+        await drop_namespace(settings)
     lags = [min(times) - deadlines[cid].timestamp() for cid, times in fired.items()]
     twice = sum(len(set(times)) > 1 for times in fired.values())
     if not lags:

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from crmstream.kafka import create_topics, producer
+from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
 from crmstream.traffic import Traffic, utcnow
 
@@ -189,17 +189,6 @@ async def wait_healthy(port: int, proc: asyncio.subprocess.Process) -> None:
     raise RuntimeError("the worker did not become healthy")
 
 
-async def cleanup(settings: Settings, redis: Redis) -> None:
-    async for key in redis.scan_iter(match=f"{settings.redis_key_prefix}*", count=5000):
-        await redis.unlink(key)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([*settings.topics.inputs, *settings.topics.outputs])
-    finally:
-        await admin.close()
-
-
 async def run(events: int, customers: int, latency_seconds: float) -> dict[str, float]:
     tag = uuid.uuid4().hex[:8]
     settings = Settings(topic_prefix=f"bench{tag}.", redis_key_prefix=f"bench{tag}:",
@@ -245,7 +234,7 @@ async def run(events: int, customers: int, latency_seconds: float) -> dict[str, 
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
-        await cleanup(settings, redis)
+        await drop_namespace(settings)
         await redis.aclose()
     return {
         "events": events,

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
 
+    # How long a worker that stopped answering (a crash) keeps its partitions before the
+    # group hands them to another worker.
+    kafka_session_timeout_s: float = Field(default=30, ge=6, le=300)
+
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_key_prefix: str = "crm:"
 

@@ -22,13 +22,13 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from crmstream.kafka import create_topics, producer
+from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,26 +56,12 @@ async def settings(stack: None, tmp_path: Path) -> AsyncIterator[Settings]:
         app_id=f"crmstream-test-{tag}", topic_prefix=f"t{tag}.", redis_key_prefix=f"t{tag}:",
         partitions=4, state_dir=tmp_path / "worker", web_port=free_port(),
         batch_within_s=0.02, model_checkpoint_interval_s=1,
+        # a SIGKILLed worker's partitions move on after this long
+        kafka_session_timeout_s=10,
     )
     await create_topics(made)
     yield made
-    await drop_test_data(made)
-
-
-async def drop_test_data(settings: Settings) -> None:
-    """Leave the shared stack as we found it: the test's keys and topics go."""
-    client = Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        async for key in client.scan_iter(match=f"{settings.redis_key_prefix}*", count=5000):
-            await client.unlink(key)
-    finally:
-        await client.aclose()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics([*settings.topics.inputs, *settings.topics.outputs])
-    finally:
-        await admin.close()
+    await drop_namespace(made)  # leave the shared stack as we found it
 
 
 @pytest.fixture
@@ -99,6 +85,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CRMSTREAM_STATE_DIR": str(settings.state_dir),
         "CRMSTREAM_BATCH_WITHIN_S": str(settings.batch_within_s),
         "CRMSTREAM_MODEL_CHECKPOINT_INTERVAL_S": str(settings.model_checkpoint_interval_s),
+        "CRMSTREAM_KAFKA_SESSION_TIMEOUT_S": str(settings.kafka_session_timeout_s),
     } | ({"CRMSTREAM_POOL_RULES_FILE": str(settings.pool_rules_file)}
          if settings.pool_rules_file else {})
 
@@ -124,7 +111,7 @@ class WorkerProcess:
         )
         return self
 
-    async def wait_owns_partitions(self, timeout: float = 60) -> list[int]:
+    async def wait_owns_partitions(self, timeout: float = 120) -> list[int]:
         """Wait until the worker answers /healthz and owns at least one partition."""
         import aiohttp
 

@@ -1,0 +1,26 @@
+"""A deployment's namespace: its topics (by prefix) and Redis keys (by prefix). Benchmarks
+and tests run in a namespace of their own and drop it when they are done."""
+
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient
+from redis.asyncio import Redis
+
+from crmstream.kafka import client_options
+from crmstream.settings import Settings
+
+
+async def drop_namespace(settings: Settings) -> None:
+    """Delete every Redis key under the key prefix and every crmstream topic."""
+    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    try:
+        async for key in redis.scan_iter(match=f"{settings.redis_key_prefix}*", count=5000):
+            await redis.unlink(key)
+    finally:
+        await redis.aclose()
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        await admin.delete_topics([*settings.topics.inputs, *settings.topics.outputs])
+    finally:
+        await admin.close()
