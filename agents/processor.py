@@ -401,18 +401,22 @@ class Processor:
 
     async def _commit(self, batch: BatchWrite, result: BatchResult) -> bool:
         """Write the batch, retrying until the store takes it: giving up would let the
-        stream acknowledge records whose state was never stored."""
+        stream acknowledge records whose state was never stored. A partition another worker
+        took over is dropped from the batch (and forgotten); the rest is written."""
         while True:
             started = self.clock.now()
             try:
                 await self.store.commit(batch)
             except Fenced as fenced:
                 metrics.FENCED.inc(len(fenced.partitions))
-                log.warning("%s; dropping their batch", fenced)
+                log.warning("%s; dropping their part of the batch", fenced)
                 self.lost.update(fenced.partitions)
                 self.revoke(fenced.partitions)
-                result.fenced = fenced.partitions
-                return False
+                result.fenced = sorted({*result.fenced, *fenced.partitions})
+                _without_partitions(batch, set(fenced.partitions))
+                if not batch.fences:
+                    return False
+                continue
             except StoreUnavailable as exc:
                 metrics.REDIS_ERRORS.labels(exc.kind).inc()
                 log.warning("state store write failed (%s); retrying", exc)
@@ -443,3 +447,15 @@ class Processor:
             metrics.EVENTS_PROCESSED.labels(topic).inc(count)
         for output in result.outputs:
             metrics.OUTPUTS.labels(output.topic).inc()
+
+
+def _without_partitions(batch: BatchWrite, gone: set[int]) -> None:
+    """Drop everything of the ``gone`` partitions from the batch: their new owner replays
+    those records from the offsets the store holds."""
+    changed_partition = {cid: change.partition for cid, change in batch.changes.items()}
+    batch.changes = {c: ch for c, ch in batch.changes.items() if ch.partition not in gone}
+    batch.offsets = {tp: o for tp, o in batch.offsets.items() if tp[1] not in gone}
+    batch.fences = {p: t for p, t in batch.fences.items() if p not in gone}
+    batch.reschedule = {c: r for c, r in batch.reschedule.items() if r[0] not in gone}
+    batch.notices = [n for n in batch.notices
+                     if changed_partition.get(n.customer_id) not in gone]

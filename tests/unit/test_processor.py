@@ -254,3 +254,17 @@ async def test_texts_are_scored_and_rated_ones_teach_the_model() -> None:
     await processor.process([Record(TOPICS.interactions, 0, 80, b"c1", as_json(rated[-1]))])
     assert model.score("质量很好") == before
     assert processor.store.customers["c1"].texts_scored == 80  # type: ignore[attr-defined]
+
+
+async def test_a_fenced_partition_does_not_take_the_rest_of_the_batch_with_it() -> None:
+    store = MemoryStore()
+    old, _, _ = make(store)
+    await old.process(clicks("c1", 1, partition=0) + clicks("c2", 1, partition=1))
+    new, _, _ = make(store)
+    await new.assign([0])  # partition 0 moved; partition 1 is still the old worker's
+    result = await old.process(clicks("c1", 1, partition=0, first_offset=1)
+                               + clicks("c2", 1, partition=1, first_offset=1))
+    assert result.fenced == [0]
+    assert store.customers["c1"].version == 1  # the moved partition: untouched
+    assert store.customers["c2"].version == 2  # the one it still owns: written
+    assert store.applied[(TOPICS.clicks, 1)] == 1
