@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, cast
@@ -26,6 +25,7 @@ from agents import metrics
 from agents.processor import Outgoing, Processor, Record
 from agents.web import register_views
 from crmstream.clock import SystemClock
+from crmstream.kafka import kafka_ssl_context
 from crmstream.settings import Settings
 from scoring.sentiment import VERSION, SentimentModel
 from state.inbox import InboxReader
@@ -70,16 +70,7 @@ def broker_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLC
     protocol = settings.kafka_security_protocol
     if protocol == "PLAINTEXT":
         return None
-    context: ssl.SSLContext | None = None
-    if protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(
-            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-        )
-        if settings.kafka_ssl_certfile:
-            context.load_cert_chain(
-                str(settings.kafka_ssl_certfile),
-                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
-            )
+    context = kafka_ssl_context(settings)
     if protocol == "SSL":
         return faust.SSLCredentials(context)
     password = settings.kafka_sasl_password

@@ -178,7 +178,7 @@ class Processor:
         if not await self._publish_and_commit(batch, result, effects,
                                               {tp[1] for tp in offsets}):
             return result
-        self._count(events, result, now)
+        self._count(events, result)
         return result
 
     async def _publish_and_commit(
@@ -246,7 +246,7 @@ class Processor:
                 metrics.TIMERS_FIRED.labels(kind).inc()
                 metrics.TIMER_LAG.labels(kind).observe(max(0.0, (done - at).total_seconds()))
             result.applied = len(fired)
-            self._count([], result, now)
+            self._count([], result)
         return result
 
     def _decode(self, record: Record, now: datetime) -> Event:
@@ -436,8 +436,7 @@ class Processor:
             self.partition_of.pop(cid, None)
         metrics.CACHED_CUSTOMERS.set(len(self.cache))
 
-    def _count(self, events: list[tuple[Record, Event]], result: BatchResult,
-               now: datetime) -> None:
+    def _count(self, events: list[tuple[Record, Event]], result: BatchResult) -> None:
         done = self.clock.now()
         per_topic: dict[str, int] = {}
         for record, event in events:

@@ -24,10 +24,11 @@ from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from crmstream.clock import SystemClock
 from crmstream.kafka import create_topics, producer
 from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
-from crmstream.traffic import Traffic, utcnow
+from crmstream.traffic import Traffic
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY_METRIC = "crmstream_event_latency_seconds"
@@ -41,9 +42,10 @@ async def produce(settings: Settings, traffic: Traffic, count: int,
                   rate: float | None = None) -> float:
     """Send ``count`` messages, as fast as possible or paced at ``rate``; return seconds."""
     started = time.perf_counter()
+    clock = SystemClock()
     async with producer(settings, linger_ms=5 if rate is None else 0) as out:
         for n in range(count):
-            topic, key, value = traffic.next(utcnow())
+            topic, key, value = traffic.next(clock.now())
             await out.send(topic, value, key=key.encode())
             if rate is not None:
                 delay = started + (n + 1) / rate - time.perf_counter()

@@ -38,21 +38,23 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _send(settings: Settings, rate: float, duration: float, customers: int,
                 reps: int, seed: int, register: bool) -> dict[str, float]:
+    from crmstream.clock import SystemClock
     from crmstream.kafka import producer
-    from crmstream.traffic import Traffic, utcnow
+    from crmstream.traffic import Traffic
 
     traffic = Traffic(settings.topics, customers=customers, reps=reps, seed=seed)
+    clock = SystemClock()
     sent = 0
     async with producer(settings) as out:
         if register:
-            for topic, key, value in traffic.registrations(utcnow()):
+            for topic, key, value in traffic.registrations(clock.now()):
                 await out.send(topic, value, key=key.encode())
                 sent += 1
         started = time.perf_counter()
         interval = 1.0 / rate
         next_at = started
         while time.perf_counter() - started < duration:
-            topic, key, value = traffic.next(utcnow())
+            topic, key, value = traffic.next(clock.now())
             await out.send(topic, value, key=key.encode())
             sent += 1
             next_at += interval

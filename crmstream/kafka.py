@@ -13,20 +13,28 @@ from aiokafka.errors import TopicAlreadyExistsError
 from crmstream.settings import Settings
 
 
+def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context for SSL and SASL_SSL brokers (CA file, optional client certificate)."""
+    if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    context = ssl.create_default_context(
+        cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+    )
+    if settings.kafka_ssl_certfile:
+        context.load_cert_chain(
+            str(settings.kafka_ssl_certfile),
+            str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+        )
+    return context
+
+
 def client_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "security_protocol": settings.kafka_security_protocol,
     }
-    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(
-            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
-        )
-        if settings.kafka_ssl_certfile:
-            context.load_cert_chain(
-                str(settings.kafka_ssl_certfile),
-                str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
-            )
+    context = kafka_ssl_context(settings)
+    if context is not None:
         options["ssl_context"] = context
     if settings.kafka_security_protocol.startswith("SASL"):
         password = settings.kafka_sasl_password

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import orjson
 
@@ -226,7 +226,3 @@ class Traffic:
         return (self.topics.interactions, "someone-else", self._encode(
             {"event_id": self._id("bad"), "customer_id": c.customer_id,
              "occurred_at": now.isoformat(), "channel": "call", "direction": "inbound"}))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

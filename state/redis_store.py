@@ -4,9 +4,11 @@ per-partition offsets and fencing tokens that make a replay exact."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
 from prometheus_client import Counter
@@ -27,6 +29,7 @@ from state.store import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 UNREADABLE_STATES = Counter(
     "crmstream_unreadable_states_total",
     "Stored customer states that could not be read back and were started over",
@@ -85,13 +88,13 @@ class _Program:
                 notices, *self._notices]
 
 
-def _unavailable(exc: Exception) -> StoreUnavailable:
-    return StoreUnavailable(type(exc).__name__, str(exc))
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+@asynccontextmanager
+async def _store_errors() -> AsyncIterator[None]:
+    """Redis and network failures leave the store as ``StoreUnavailable`` (retried above)."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise StoreUnavailable(type(exc).__name__, str(exc)) from exc
 
 
 class RedisStore:
@@ -101,54 +104,42 @@ class RedisStore:
         self._commit_script = redis.register_script(COMMIT_SCRIPT)
         self._reserve_script = redis.register_script(RESERVE_SCRIPT)
 
-    async def _acquire(self, partitions: Iterable[int]) -> dict[int, int]:
+    async def _each(self, items: Sequence[T], command: Callable[[Any, T], object]) -> list[Any]:
+        """One round trip: ``command(pipeline, item)`` for every item, and their replies."""
+        async with _store_errors(), self.redis.pipeline(transaction=False) as pipe:
+            for item in items:
+                command(pipe, item)
+            replies: list[Any] = await pipe.execute()
+            return replies
+
+    async def acquire(self, partitions: Iterable[int]) -> dict[int, int]:
         parts = list(partitions)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for p in parts:
-                pipe.incr(self.keys.fence(p))
-            tokens = await pipe.execute()
+        tokens = await self._each(parts, lambda pipe, p: pipe.incr(self.keys.fence(p)))
         return dict(zip(parts, (int(t) for t in tokens), strict=True))
 
-    async def _offsets(self, partitions: Iterable[int]) -> dict[TopicPartition, int]:
+    async def offsets(self, partitions: Iterable[int]) -> dict[TopicPartition, int]:
         parts = list(partitions)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for p in parts:
-                pipe.hgetall(self.keys.offsets(p))
-            stored = await pipe.execute()
+        stored = await self._each(parts, lambda pipe, p: pipe.hgetall(self.keys.offsets(p)))
         return {
             (topic.decode(), p): int(offset)
             for p, by_topic in zip(parts, stored, strict=True)
             for topic, offset in by_topic.items()
         }
 
-    async def _load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
+    async def load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
         ids = list(customer_ids)
         found: dict[str, CustomerState] = {}
-        for chunk in _chunks(ids, 500):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for cid in chunk:
-                    pipe.hmget(self.keys.customer(cid), "doc", "history")
-                rows = await pipe.execute()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = await self._each(
+                chunk, lambda pipe, cid: pipe.hmget(self.keys.customer(cid), "doc", "history"))
             for cid, (doc, history) in zip(chunk, rows, strict=True):
-                if doc is None:
-                    continue
-                try:
-                    state = CustomerState.model_validate_json(doc)
-                    if history:
-                        state = state.model_copy(
-                            update={"history": _HISTORY.validate_json(history)}
-                        )
-                except ValidationError as exc:
-                    # Written by an incompatible version, or edited by hand: the customer
-                    # starts over rather than stopping every customer of the partition.
-                    log.error("stored state of %s is unreadable, starting it over: %s",
-                              cid, exc.errors(include_url=False)[:1])
-                    UNREADABLE_STATES.inc()
-                    continue
-                found[cid] = state
+                state = _readable(cid, doc, history) if doc is not None else None
+                if state is not None:
+                    found[cid] = state
         return found
 
-    async def _commit(self, batch: BatchWrite) -> None:
+    async def commit(self, batch: BatchWrite) -> None:
         program = _Program()
         for partition, token in batch.fences.items():
             program.fence(self.keys.fence(partition), token, partition)
@@ -161,33 +152,10 @@ class RedisStore:
                            n.notice_id, n.at.timestamp(), n.model_dump_json().encode())
         for (topic, partition), offset in batch.offsets.items():
             program.hset(self.keys.offsets(partition), {topic: str(offset)})
-        stale = await self._commit_script(keys=program.keys, args=program.args())
+        async with _store_errors():
+            stale = await self._commit_script(keys=program.keys, args=program.args())
         if stale:
             raise Fenced(int(p) for p in stale)
-
-    async def acquire(self, partitions: Iterable[int]) -> dict[int, int]:
-        try:
-            return await self._acquire(partitions)
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
-
-    async def offsets(self, partitions: Iterable[int]) -> dict[TopicPartition, int]:
-        try:
-            return await self._offsets(partitions)
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
-
-    async def load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
-        try:
-            return await self._load(customer_ids)
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
-
-    async def commit(self, batch: BatchWrite) -> None:
-        try:
-            await self._commit(batch)
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
 
     def _write_customer(self, program: _Program, change: Change, batch: BatchWrite) -> None:
         after, before = change.after, change.before
@@ -217,37 +185,23 @@ class RedisStore:
         ]
         limits = [-1 if n is None else n
                   for n in (claim.max_total, claim.max_in_pool, claim.max_per_day)]
-        try:
+        async with _store_errors():
             refusal = await self._reserve_script(
                 keys=keys, args=[claim.command_id, claim.customer_id, claim.at.timestamp(),
                                  *limits])
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
         text = refusal.decode() if isinstance(refusal, bytes) else str(refusal)
         return text or None
 
     async def holdings(self, reps: Iterable[str]) -> dict[str, int]:
         names = list(reps)
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for rep in names:
-                    pipe.scard(self.keys.rep_customers(rep))
-                counts = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
+        counts = await self._each(names, lambda pipe, rep: pipe.scard(self.keys.rep_customers(rep)))
         return {rep: int(n) for rep, n in zip(names, counts, strict=True)}
 
     async def due(self, partitions: Iterable[int], now: datetime, limit: int
                   ) -> dict[int, list[str]]:
         parts = list(partitions)
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for p in parts:
-                    pipe.zrangebyscore(self.keys.timers(p), "-inf", now.timestamp(),
-                                       start=0, num=limit)
-                found = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise _unavailable(exc) from exc
+        found = await self._each(parts, lambda pipe, p: pipe.zrangebyscore(
+            self.keys.timers(p), "-inf", now.timestamp(), start=0, num=limit))
         return {p: [c.decode() for c in cids] for p, cids in zip(parts, found, strict=True)
                 if cids}
 
@@ -292,3 +246,19 @@ def _pool_place(state: CustomerState) -> tuple[str, bool] | None:
     if state.status in ("frozen", "discarded"):
         return (state.pool_id, True)
     return None
+
+
+def _readable(cid: str, doc: bytes, history: bytes | None) -> CustomerState | None:
+    """The stored state, or None when it cannot be read back (written by an incompatible
+    version, or edited by hand): the customer starts over rather than stopping every
+    customer of the partition."""
+    try:
+        state = CustomerState.model_validate_json(doc)
+        if history:
+            state = state.model_copy(update={"history": _HISTORY.validate_json(history)})
+    except ValidationError as exc:
+        log.error("stored state of %s is unreadable, starting it over: %s",
+                  cid, exc.errors(include_url=False)[:1])
+        UNREADABLE_STATES.inc()
+        return None
+    return state

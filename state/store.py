@@ -145,9 +145,13 @@ class MemoryStore:
         granted = self.claims.setdefault((claim.rep_id, claim.pool_id), [])
         if claim.command_id in granted:
             return None
-        held = sum(1 for s in self.customers.values() if s.owner == claim.rep_id)
-        if claim.max_total is not None and held >= claim.max_total:
-            return f"limit reached: holds {held} customers (at most {claim.max_total})"
+        mine = [s for s in self.customers.values() if s.owner == claim.rep_id]
+        if claim.max_total is not None and len(mine) >= claim.max_total:
+            return f"limit reached: holds {len(mine)} customers (at most {claim.max_total})"
+        in_pool = sum(1 for s in mine if s.pool_id == claim.pool_id)
+        if claim.max_in_pool is not None and in_pool >= claim.max_in_pool:
+            return (f"limit reached: holds {in_pool} customers of this pool "
+                    f"(at most {claim.max_in_pool})")
         if claim.max_per_day is not None and len(granted) >= claim.max_per_day:
             return f"limit reached: {len(granted)} claims today from this pool"
         granted.append(claim.command_id)

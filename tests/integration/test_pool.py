@@ -57,6 +57,10 @@ def register(settings: Settings, customer: str, level: str = "C",
     return cmd(settings, customer, "register", **fields)
 
 
+async def all_stored(redis: Redis, prefix: str, customers: list[str]) -> bool:
+    return all([await redis.exists(f"{prefix}customer:{c}") for c in customers])
+
+
 async def notices_of(settings: Settings, customer: str, expect: int) -> list[dict[str, Any]]:
     return await read_topic(settings, settings.topics.notices, expect=expect, timeout=30,
                             where=lambda n: n["customer_id"] == customer)
@@ -154,10 +158,7 @@ async def test_a_killed_workers_reclaims_fire_once_after_restart(
     await first.wait_owns_partitions()
     await produce(s, [register(s, c) for c in customers])
 
-    async def all_registered() -> bool:
-        return all([await redis.exists(f"{k}customer:{c}") for c in customers])
-
-    await eventually(all_registered)
+    await eventually(lambda: all_stored(redis, k, customers))
     first.kill()  # the deadlines pass while no worker owns the partitions
     await asyncio.sleep(7)
     again = worker("again")
@@ -233,10 +234,7 @@ async def test_a_claim_over_the_daily_limit_is_rejected_with_the_reason(
     await w.wait_owns_partitions()
     await produce(s, [register(s, c, owner=None) for c in customers])
 
-    async def all_registered() -> bool:
-        return all([await redis.exists(f"{k}customer:{c}") for c in customers])
-
-    await eventually(all_registered)
+    await eventually(lambda: all_stored(redis, k, customers))
     await produce(s, [cmd(s, c, "claim", rep_id="rep-z", actor="rep-z") for c in customers])
     notices = await read_topic(s, s.topics.notices, expect=3,
                                where=lambda n: n["rep_id"] == "rep-z")
