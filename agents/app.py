@@ -22,12 +22,17 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents import metrics
+from agents.models import CHURN, SENTIMENT, Models
 from agents.processor import Outgoing, Processor, Record
 from agents.web import register_views
 from crmstream.clock import SystemClock
 from crmstream.kafka import kafka_ssl_context
 from crmstream.settings import Settings
-from scoring.sentiment import VERSION, SentimentModel
+from scoring import churn, sentiment
+from scoring.churn import ChurnModel
+from scoring.sentiment import SentimentModel
+from state.alerts import AlertRules
+from state.churn import ChurnRules
 from state.inbox import InboxReader
 from state.keys import Keys
 from state.model_checkpoints import load_checkpoint, save_checkpoint
@@ -110,21 +115,42 @@ def load_policy(settings: Settings) -> Policy:
             f"CRMSTREAM_DEFAULT_LEVEL {settings.default_level!r} is not one of the rules' "
             f"levels {rules.levels}"
         )
-    return Policy(rules, settings.default_level, settings.recent_event_ids)
+    alerts = AlertRules(
+        churn_high=settings.churn_alert_high, churn_low=settings.churn_alert_low,
+        churn_critical=settings.churn_alert_critical,
+        negative_text=settings.negative_text_score, high_value=settings.high_value_monetary,
+        negative_run=settings.negative_run_length,
+        cooldown=timedelta(seconds=settings.alert_cooldown_s),
+    )
+    churn_rules = ChurnRules(
+        label_horizon=timedelta(seconds=settings.churn_label_horizon_s),
+        publish_delta=settings.score_publish_delta,
+        rescore_after=timedelta(seconds=settings.churn_rescore_after_s),
+    )
+    return Policy(rules, settings.default_level, settings.recent_event_ids, alerts, churn_rules)
 
 
-SENTIMENT = "sentiment"
-
-
-def load_sentiment(settings: Settings, keys: Keys) -> SentimentModel:
-    """The checkpointed model of this version if there is one, else the shipped prior."""
-    saved = load_checkpoint(settings.redis_url.get_secret_value(), keys, SENTIMENT, VERSION)
+def load_models(settings: Settings, keys: Keys) -> Models:
+    """Each model from its checkpoint of this version if there is one, else fresh (the
+    sentiment model from its shipped prior)."""
+    if not settings.scoring:
+        return Models(None, None)
+    url = settings.redis_url.get_secret_value()
+    saved = load_checkpoint(url, keys, SENTIMENT, sentiment.VERSION)
     if saved is None:
-        log.info("sentiment: no checkpoint of %s; starting from the shipped prior", VERSION)
-        return SentimentModel.with_prior()
-    model, learned = saved
-    log.info("sentiment: checkpoint of %s loaded (%d texts learned)", VERSION, learned)
-    return SentimentModel(model, learned)
+        log.info("sentiment: no checkpoint of %s; starting from the shipped prior",
+                 sentiment.VERSION)
+        text_model = SentimentModel.with_prior()
+    else:
+        log.info("sentiment: checkpoint of %s loaded (%d texts learned)", sentiment.VERSION,
+                 saved[1])
+        text_model = SentimentModel(*saved)
+    saved = load_checkpoint(url, keys, CHURN, churn.VERSION)
+    log.info("churn: %s", f"checkpoint of {churn.VERSION} loaded ({saved[1]} labels learned)"
+             if saved else f"no checkpoint of {churn.VERSION}; starting empty")
+    churn_model = ChurnModel(*saved) if saved else ChurnModel()
+    return Models(text_model, churn_model,
+                  drift_cooldown=timedelta(seconds=settings.drift_alert_cooldown_s))
 
 
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
@@ -160,7 +186,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         policy=load_policy(settings),
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         cache_size=settings.cache_max_customers,
-        sentiment=load_sentiment(settings, keys),
+        models=load_models(settings, keys),
     )
     inputs = app.topic(
         *topics.inputs, key_type=bytes, value_type=bytes, key_serializer="raw",
@@ -201,16 +227,18 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         gc.unfreeze()
         gc.collect()
 
-    saved = {"learned": processor.sentiment.learned if processor.sentiment else 0}
+    models = processor.models
+    saved = {SENTIMENT: models.sentiment.learned if models.sentiment else 0,
+             CHURN: models.churn.learned if models.churn else 0}
 
     async def checkpoint_models() -> None:
-        model = processor.sentiment
-        if model is None or model.learned == saved["learned"]:
-            return
-        size = await save_checkpoint(redis, keys, SENTIMENT, model.version, model.model,
-                                     model.learned)
-        saved["learned"] = model.learned
-        metrics.MODEL_CHECKPOINT_BYTES.labels(SENTIMENT).set(size)
+        for name, model in ((SENTIMENT, models.sentiment), (CHURN, models.churn)):
+            if model is None or model.learned == saved[name]:
+                continue
+            size = await save_checkpoint(redis, keys, name, model.version, model.model,
+                                         model.learned)
+            saved[name] = model.learned
+            metrics.MODEL_CHECKPOINT_BYTES.labels(name).set(size)
 
     app.timer(interval=settings.model_checkpoint_interval_s)(checkpoint_models)
     app.timer(interval=settings.gc_freeze_interval_s)(freeze_survivors)

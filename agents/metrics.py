@@ -75,9 +75,25 @@ def watch_gc_pauses() -> None:
 
     gc.callbacks.append(on_gc)
 TEXTS_SCORED = Counter("crmstream_texts_scored_total", "Interaction texts given a sentiment")
-SENTIMENT_LABELS = Counter(
-    "crmstream_sentiment_labels_total", "Rated texts the sentiment model learned from", ["label"]
+CHURN_SCORED = Counter("crmstream_churn_scored_total", "Customers given a new churn risk")
+MODEL_LABELS = Counter(
+    "crmstream_model_labels_total",
+    "Labels a model learned from (sentiment: rated texts; churn: resolved predictions)",
+    ["model", "label"],
 )
+MODEL_ROC_AUC = Gauge(
+    "crmstream_model_roc_auc", "ROC AUC over the model's last 1000 labels (exact)", ["model"]
+)
+MODEL_LOG_LOSS = Gauge(
+    "crmstream_model_log_loss", "Log loss over the model's last 1000 labels", ["model"]
+)
+MODEL_ACCURACY = Gauge(
+    "crmstream_model_accuracy", "Accuracy at 0.5 over the model's last 1000 labels", ["model"]
+)
+MODEL_DRIFTS = Counter(
+    "crmstream_model_drifts_total", "Drifts ADWIN found in a model's error stream", ["model"]
+)
+ALERTS = Counter("crmstream_alerts_total", "Alerts raised for ops", ["type"])
 MODEL_CHECKPOINT_BYTES = Gauge(
     "crmstream_model_checkpoint_bytes", "Size of the last saved model checkpoint", ["model"]
 )

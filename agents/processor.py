@@ -24,16 +24,17 @@ from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from agents import metrics
+from agents.models import Models
 from crmstream.clock import Clock
 from crmstream.settings import Topics
 from schemas.commands import Claim
 from schemas.decode import InputKind, InvalidRecord, dead_letter, decode
 from schemas.events import Interaction
-from schemas.outputs import Alert, DeadLetter, Notice, Score
-from scoring.sentiment import SentimentModel, label_of_rating
+from schemas.outputs import Alert, DeadLetter, Notice
 from state.assignment import choose
+from state.churn import ChurnLabel, churn_features, worth_rescoring
 from state.customer import CustomerState
-from state.engine import on_event, on_timer
+from state.engine import on_event, on_score, on_timer
 from state.store import (
     BatchWrite,
     Change,
@@ -44,7 +45,7 @@ from state.store import (
     TopicPartition,
 )
 from state.timers import needs_assignee
-from state.transitions import Event, Outcome, Policy, Signals, claim_refusal
+from state.transitions import Effect, Event, Outcome, Policy, Signals, claim_refusal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,14 +95,14 @@ class Processor:
         max_future_skew: timedelta = timedelta(minutes=5),
         cache_size: int = 200_000,
         retry_delay_s: float = 0.2,
-        sentiment: SentimentModel | None = None,
+        models: Models | None = None,
     ) -> None:
         self.store = store
         self.sink = sink
         self.topics = topics
         self.clock = clock
         self.policy = policy
-        self.sentiment = sentiment
+        self.models = models or Models(None, None)
         # Batches and timer ticks take turns: a due reclaim and a follow-up for the same
         # customer are decided in one order, never interleaved across an await.
         self.lock = asyncio.Lock()
@@ -175,6 +176,7 @@ class Processor:
 
         batch = BatchWrite(now=now, offsets=offsets)
         effects = await self._apply_all(events, batch, result, now)
+        self._score_churn(batch, effects, now)
         if not await self._publish_and_commit(batch, result, effects,
                                               {tp[1] for tp in offsets}):
             return result
@@ -182,7 +184,7 @@ class Processor:
         return result
 
     async def _publish_and_commit(
-        self, batch: BatchWrite, result: BatchResult, effects: list[Notice | Alert | Score],
+        self, batch: BatchWrite, result: BatchResult, effects: list[Effect],
         partitions: set[int],
     ) -> bool:
         """Effects go to Kafka first (a crash before the commit repeats them with the same
@@ -191,6 +193,7 @@ class Processor:
         if result.outputs:
             await self.sink.publish(result.outputs)
         batch.notices = [e for e in effects if isinstance(e, Notice)]
+        batch.alerts = [e for e in effects if isinstance(e, Alert)]
         batch.fences = {p: self.tokens[p] for p in partitions}
         if not await self._commit(batch, result):
             return False
@@ -221,7 +224,7 @@ class Processor:
         missing = {c for c in partition_of if c not in self.cache}
         loaded = await self._load(missing) if missing else {}
         batch = BatchWrite(now=now)
-        effects: list[Notice | Alert | Score] = []
+        effects: list[Effect] = []
         fired: list[tuple[str, datetime]] = []
         states = {cid: self.cache.get(cid) or loaded.get(cid) for cid in partition_of}
         pick = await self._assigner({c: s for c, s in states.items() if s is not None}, now)
@@ -240,6 +243,8 @@ class Processor:
             self.partition_of[cid] = partition
             batch.changes[cid] = Change(state, outcome.state, partition)
             effects.extend(outcome.effects)
+            self._learn(outcome.label, effects, now)
+        self._score_churn(batch, effects, now)
         if await self._publish_and_commit(batch, result, effects, set(due)):
             done = self.clock.now()
             for kind, at in fired:
@@ -263,11 +268,11 @@ class Processor:
     async def _apply_all(
         self, events: list[tuple[Record, Event]], batch: BatchWrite, result: BatchResult,
         now: datetime,
-    ) -> list[Notice | Alert | Score]:
+    ) -> list[Effect]:
         missing = {e.customer_id for _, e in events if e.customer_id not in self.cache}
         loaded = await self._load(missing) if missing else {}
         working: dict[str, CustomerState | None] = {}
-        effects: list[Notice | Alert | Score] = []
+        effects: list[Effect] = []
         for record, event in events:
             cid = event.customer_id
             if cid not in working:
@@ -276,8 +281,9 @@ class Processor:
             before = working[cid]
             try:
                 signals = Signals(await self._claim_limit(before, event, now),
-                                  self._text_sentiment(before, event))
+                                  self._text_sentiment(before, event, effects, now))
                 outcome = on_event(before, event, now, self.policy, signals)
+                self._learn(outcome.label, effects, now)
             except Exception as exc:  # a bug must not stop the stream or lose the record
                 log.exception("processing failed for %s@%s", record.topic, record.offset)
                 failure = InvalidRecord("processing_error", f"{type(exc).__name__}: {exc}")
@@ -293,20 +299,37 @@ class Processor:
             effects.extend(outcome.effects)
         return effects
 
-    def _text_sentiment(self, state: CustomerState | None, event: Event) -> float | None:
+    def _text_sentiment(
+        self, state: CustomerState | None, event: Event, effects: list[Effect], now: datetime
+    ) -> float | None:
         """Score a new interaction's text (predict, then learn from its rating if any)."""
-        if self.sentiment is None or not isinstance(event, Interaction) or not event.text:
+        if not isinstance(event, Interaction) or not event.text:
             return None
         if state is not None and event.event_id in state.recent_event_ids:
             return None  # a duplicate: neither scored nor learned twice
-        x = self.sentiment.features(event.text)
-        score = self.sentiment.score(x)
-        metrics.TEXTS_SCORED.inc()
-        label = label_of_rating(event.rating) if event.rating is not None else None
-        if label is not None:
-            self.sentiment.learn(x, label)
-            metrics.SENTIMENT_LABELS.labels("positive" if label else "negative").inc()
+        score, drift = self.models.text(event.text, event.rating, now)
+        if drift is not None:
+            effects.append(drift)
         return score
+
+    def _learn(self, label: ChurnLabel | None, effects: list[Effect], now: datetime) -> None:
+        if label is not None and (drift := self.models.learn_churn(label, now)) is not None:
+            effects.append(drift)
+
+    def _score_churn(self, batch: BatchWrite, effects: list[Effect], now: datetime) -> None:
+        """Once per batch, a new churn risk for each changed customer worth scoring again."""
+        if self.models.churn is None:
+            return
+        for cid, change in batch.changes.items():
+            if not worth_rescoring(change.before, change.after, now, self.policy.churn):
+                continue
+            features = churn_features(change.after, now)
+            risk = self.models.churn_risk(features)
+            assert risk is not None  # the churn model is there
+            outcome = on_score(change.after, risk, features, now, self.policy,
+                               self.models.versions)
+            batch.changes[cid] = Change(change.before, outcome.state, change.partition)
+            effects.extend(outcome.effects)
 
     async def _assigner(
         self, states: dict[str, CustomerState], now: datetime
@@ -381,7 +404,7 @@ class Processor:
             metrics.DUPLICATES.labels(record.topic, "event_id").inc()
 
     def _outputs(
-        self, dead: list[DeadLetter], effects: list[Notice | Alert | Score]
+        self, dead: list[DeadLetter], effects: list[Effect]
     ) -> list[Outgoing]:
         out = [
             Outgoing(self.topics.dlq, d.key or "", d.model_dump_json().encode()) for d in dead
@@ -392,6 +415,7 @@ class Processor:
                 out.append(Outgoing(self.topics.notices, effect.rep_id,
                                     effect.model_dump_json().encode()))
             elif isinstance(effect, Alert):
+                metrics.ALERTS.labels(effect.type).inc()
                 out.append(Outgoing(self.topics.alerts, effect.customer_id,
                                     effect.model_dump_json().encode()))
             else:
@@ -458,3 +482,5 @@ def _without_partitions(batch: BatchWrite, gone: set[int]) -> None:
     batch.reschedule = {c: r for c, r in batch.reschedule.items() if r[0] not in gone}
     batch.notices = [n for n in batch.notices
                      if changed_partition.get(n.customer_id) not in gone]
+    batch.alerts = [a for a in batch.alerts
+                    if changed_partition.get(a.customer_id) not in gone]

@@ -30,9 +30,7 @@ def register_views(app: faust.App, processor: Processor, inbox: InboxReader) -> 
             "status": "ok",
             "owned_partitions": sorted(processor.tokens),
             "cached_customers": len(processor.cache),
-            "models": {"sentiment": {"version": processor.sentiment.version,
-                                     "learned": processor.sentiment.learned}}
-            if processor.sentiment else {},
+            "models": processor.models.describe(),
         }
         return web.json(body)
 

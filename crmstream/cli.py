@@ -92,16 +92,20 @@ def _check_rules(args: argparse.Namespace, settings: Settings) -> int:
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    from scoring.evaluate import EvaluationError, evaluate_sentiment
+    from scoring.evaluate import EvaluationError, evaluate_churn, evaluate_sentiment
 
     try:
-        result = evaluate_sentiment(args.file, args.text, args.label, args.shuffle,
-                                    args.prior, args.first)
+        if args.model == "sentiment":
+            result = evaluate_sentiment(args.file, args.text, args.label, args.shuffle,
+                                        args.prior, args.first)
+        else:
+            result = evaluate_churn(args.file, args.label, frozenset(args.ignore),
+                                    args.shuffle)
     except EvaluationError as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
-    start = "the shipped prior" if args.prior else "an empty model"
-    print(f"sentiment on {args.file}: n={result['n']} accuracy={result['accuracy']} "
+    start = "the shipped prior" if getattr(args, "prior", False) else "an empty model"
+    print(f"{args.model} on {args.file}: n={result['n']} accuracy={result['accuracy']} "
           f"roc_auc={result['roc_auc']} log_loss={result['log_loss']} "
           f"({result['events_per_s']:,.0f} events/s, predict then learn, from {start})")
     print(json.dumps(result))
@@ -138,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     sentiment.add_argument("--first", type=int, default=None, metavar="N",
                            help="only the first N rows (how the model does early on)")
     sentiment.set_defaults(run=_evaluate)
+    churn = models.add_parser("churn", help="the churn model (every other column is a feature)")
+    churn.add_argument("file", type=Path, help="CSV, JSONL or Parquet")
+    churn.add_argument("--label", required=True,
+                       help="the column with the label (yes/no, churn/stayed, 1/0)")
+    churn.add_argument("--ignore", action="append", default=[], metavar="COLUMN",
+                       help="a column that is not a feature (an id); may be repeated")
+    churn.add_argument("--shuffle", type=int, default=None, metavar="SEED",
+                       help="shuffle the rows with this seed first")
+    churn.set_defaults(run=_evaluate)
     sim = sub.add_parser("simulate", help="send realistic synthetic traffic to Kafka")
     sim.add_argument("--rate", type=float, default=200, help="messages per second (200)")
     sim.add_argument("--duration", type=float, default=60, help="seconds to run (60)")

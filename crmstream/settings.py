@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.decode import InputKind
@@ -83,6 +83,26 @@ class Settings(BaseSettings):
     max_future_skew_s: float = Field(default=300.0, ge=0)
     recent_event_ids: int = Field(default=32, ge=1)
     log_level: str = "WARNING"
+
+    # Scoring (scoring/, state/churn.py, state/alerts.py). Off: no sentiment, no churn.
+    scoring: bool = True
+    churn_label_horizon_s: float = Field(default=30 * 86_400, gt=0)
+    churn_rescore_after_s: float = Field(default=86_400, gt=0)
+    score_publish_delta: float = Field(default=0.05, ge=0, le=1)
+    churn_alert_high: float = Field(default=0.7, gt=0, le=1)
+    churn_alert_low: float = Field(default=0.5, ge=0, le=1)
+    churn_alert_critical: float = Field(default=0.9, gt=0, le=1)
+    negative_text_score: float = Field(default=-0.5, ge=-1, le=1)
+    high_value_monetary: float = Field(default=5000, ge=0)
+    negative_run_length: int = Field(default=3, ge=1)
+    alert_cooldown_s: float = Field(default=86_400, ge=0)
+    drift_alert_cooldown_s: float = Field(default=3600, ge=0)
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> Settings:
+        if not self.churn_alert_low < self.churn_alert_high:
+            raise ValueError("churn_alert_low must be below churn_alert_high (the hysteresis)")
+        return self
 
     @cached_property
     def topics(self) -> Topics:

@@ -3,7 +3,9 @@
 About 60% clicks (in browsing sessions), 30% interactions (Chinese and English texts, some
 rated; reps who follow up on time and reps who do not), 10% orders (placed, then mostly paid,
 some cancelled or refunded), plus the CRM's ownership commands and a small share of bad
-messages. Deterministic for a given seed, so benchmarks replay the same stream.
+messages. Some customers are leaving: they complain more, look at the pricing and cancel
+pages, then go silent (and a rep marks some of them churned), which is what the churn model
+has to learn. Deterministic for a given seed, so benchmarks replay the same stream.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ PAGES = (
     ("/help/{n}", "support", 0.12), ("/account/cancel", "cancel", 0.03),
     ("/blog/{n}", "other", 0.1),
 )
+PAGE_WEIGHTS = [p[2] for p in PAGES]
+# Leaving customers compare prices and look for the way out.
+LEAVING_PAGE_WEIGHTS = [
+    w * {"pricing": 3, "cancel": 8, "support": 2}.get(page_type, 1)
+    for _, page_type, w in PAGES
+]
 CHANNELS = ("call", "email", "sms", "chat", "wechat", "visit", "meeting", "ticket")
 LEVELS = ("A", "B", "C")
 
@@ -48,6 +56,8 @@ class Customer:
     customer_id: str
     owner: str | None
     mood: float  # probability that a text is negative
+    leaving: bool = False  # on the way out: more complaints, pricing and cancel pages
+    gone: bool = False  # left: sends nothing any more
     session: str | None = None
     session_clicks: int = 0
     open_orders: list[str] = field(default_factory=list)
@@ -62,6 +72,7 @@ class Traffic:
         self, topics: Topics, customers: int = 2000, reps: int = 20, seed: int = 7,
         bad_share: float = 0.005, commands_share: float = 0.02, punctual_share: float = 0.7,
         pools: tuple[str, ...] = ("default",), prefix: str = "cust",
+        leaving_share: float = 0.15, leave_chance: float = 0.03,
     ) -> None:
         self.topics = topics
         self.rng = random.Random(seed)
@@ -71,11 +82,15 @@ class Traffic:
         self.pools = pools
         self.bad_share = bad_share
         self.commands_share = commands_share
+        self.leave_chance = leave_chance
         self.customers = [
             Customer(f"{prefix}-{i:06d}", self.rng.choice(self.reps)
                      if self.rng.random() < 0.7 else None, self.rng.betavariate(2, 5))
             for i in range(customers)
         ]
+        for c in self.customers:
+            if self.rng.random() < leaving_share:
+                c.leaving, c.mood = True, self.rng.betavariate(5, 2)
         self.seq = 0
 
     def _id(self, kind: str) -> str:
@@ -104,7 +119,11 @@ class Traffic:
         roll = self.rng.random()
         if roll < self.bad_share:
             return self._bad(now)
-        c = self.rng.choice(self.customers)
+        c = self._someone_still_here()
+        if c.leaving and self.rng.random() < self.leave_chance:
+            c.gone = True  # this is the last the stream hears of them, bar a churn mark
+            if self.rng.random() < 0.5:
+                return self._mark_churned(c, now)
         if roll < self.bad_share + self.commands_share:
             return self._command(c, now)
         kind = self.rng.random()
@@ -114,11 +133,25 @@ class Traffic:
             return self._interaction(c, now)
         return self._order(c, now)
 
+    def _someone_still_here(self) -> Customer:
+        for _ in range(20):
+            c = self.rng.choice(self.customers)
+            if not c.gone:
+                return c
+        return c  # nearly everyone left: let the stream go on with whoever was drawn
+
+    def _mark_churned(self, c: Customer, now: datetime) -> Message:
+        body = {"command_id": self._id("cmd"), "customer_id": c.customer_id,
+                "issued_at": now.isoformat(), "type": "mark_churned",
+                "actor": c.owner or "admin"}
+        return (self.topics.commands, c.customer_id, self._encode(body))
+
     def _click(self, c: Customer, now: datetime) -> Message:
         if c.session is None or c.session_clicks > self.rng.randint(3, 12):
             c.session, c.session_clicks = self._id("sess"), 0
         c.session_clicks += 1
-        path, page_type, _ = self.rng.choices(PAGES, weights=[p[2] for p in PAGES])[0]
+        weights = LEAVING_PAGE_WEIGHTS if c.leaving else PAGE_WEIGHTS
+        path, page_type, _ = self.rng.choices(PAGES, weights=weights)[0]
         body = {
             "event_id": self._id("clk"), "customer_id": c.customer_id,
             "occurred_at": now.isoformat(), "session_id": c.session,

@@ -39,7 +39,7 @@ class Alert(WireModel):
 class Score(WireModel):
     customer_id: Id
     churn_risk: float = Field(ge=0, le=1)
-    sentiment: float = Field(ge=-1, le=1)
+    sentiment: float | None = Field(default=None, ge=-1, le=1)  # None: no text scored yet
     churn_model_version: str
     sentiment_model_version: str
     at: Timestamp

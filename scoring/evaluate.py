@@ -1,8 +1,9 @@
 """Progressive validation (predict, then learn) of crmstream's own models on a labelled file.
 
-``crmstream evaluate sentiment FILE --text COLUMN --label COLUMN`` reads CSV, JSONL or
-Parquet, starts from an empty model, and prints accuracy, ROC AUC, log loss and events per
-second, ending with one JSON line.
+``crmstream evaluate sentiment FILE --text COLUMN --label COLUMN`` and ``crmstream evaluate
+churn FILE --label COLUMN`` read CSV, JSONL or Parquet, start from an empty model, and print
+accuracy, ROC AUC, log loss and events per second, ending with one JSON line. The churn
+model learns from every other column of the file (``--ignore`` drops ids and the like).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from river import metrics
 
+from scoring.churn import ChurnModel, row_features
 from scoring.sentiment import SentimentModel
 
 _TRUE = {"1", "yes", "y", "true", "t", "positive", "pos", "churn", "churned"}
@@ -61,14 +63,7 @@ def evaluate_sentiment(path: Path, text: str, label: str, shuffle: int | None = 
                        prior: bool = False, first: int | None = None) -> dict[str, float]:
     """From an empty model, or from the shipped prior with ``prior``; over every row, or
     the ``first`` ones (how useful the model is before it has learned much)."""
-    rows = list(read_rows(path))
-    if not rows:
-        raise EvaluationError(f"{path} has no rows")
-    for column in (text, label):
-        if column not in rows[0]:
-            raise EvaluationError(f"{path} has no column {column!r} (it has {sorted(rows[0])})")
-    if shuffle is not None:
-        random.Random(shuffle).shuffle(rows)
+    rows = _rows(path, (text, label), shuffle)
     rows = rows[:first] if first is not None else rows
     truths = [parse_label(row[label], f"{path}:{n}") for n, row in enumerate(rows, 1)]
     model = SentimentModel.with_prior() if prior else SentimentModel()
@@ -80,6 +75,35 @@ def evaluate_sentiment(path: Path, text: str, label: str, shuffle: int | None = 
         model.learn(features, truth)
     elapsed = time.perf_counter() - started  # the model's own time: predict, then learn
     return scores(truths, predicted) | {"events_per_s": round(len(rows) / elapsed, 1)}
+
+
+def evaluate_churn(path: Path, label: str, ignore: frozenset[str] = frozenset(),
+                   shuffle: int | None = None) -> dict[str, float]:
+    """The worker's churn pipeline from an empty model, one row at a time."""
+    rows = _rows(path, (label,), shuffle)
+    truths = [parse_label(row[label], f"{path}:{n}") for n, row in enumerate(rows, 1)]
+    skip = ignore | {label}
+    model = ChurnModel()
+    predicted: list[float] = []
+    started = time.perf_counter()
+    for row, truth in zip(rows, truths, strict=True):
+        x = row_features(row, skip)
+        predicted.append(model.probability(x))
+        model.learn(x, truth)
+    elapsed = time.perf_counter() - started
+    return scores(truths, predicted) | {"events_per_s": round(len(rows) / elapsed, 1)}
+
+
+def _rows(path: Path, columns: tuple[str, ...], shuffle: int | None) -> list[dict[str, Any]]:
+    rows = list(read_rows(path))
+    if not rows:
+        raise EvaluationError(f"{path} has no rows")
+    for column in columns:
+        if column not in rows[0]:
+            raise EvaluationError(f"{path} has no column {column!r} (it has {sorted(rows[0])})")
+    if shuffle is not None:
+        random.Random(shuffle).shuffle(rows)
+    return rows
 
 
 def scores(truths: list[bool], predicted: list[float]) -> dict[str, float]:

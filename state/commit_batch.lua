@@ -4,10 +4,10 @@
 --   n_fences,  then n times: key_index, expected_token, partition
 --   n_hashes,  then n times: key_index, n_pairs, field, value, ... (n_pairs pairs)
 --   n_members, then n times: op (sadd|srem|zrem|zadd), key_index, [score if zadd,] member
---   n_notices, then n times: ids_key_index, stream_key_index, notice_id, at, payload
---     (a notice enters a rep's inbox stream once: its id is remembered in a sorted set)
+--   n_entries, then n times: ids_key_index, stream_key_index, cap, id, at, payload
+--     (a notice into a rep's inbox, an alert into the recent alerts: each id enters its
+--     capped stream once, as it is remembered in a sorted set of ten times the cap)
 -- Returns the partitions whose token is stale (nothing was written), or an empty list.
-local INBOX_LENGTH = 1000
 local i = 1
 local function take()
   local v = ARGV[i]
@@ -43,12 +43,11 @@ for _ = 1, tonumber(take()) do
 end
 
 for _ = 1, tonumber(take()) do
-  local ids, stream = KEYS[tonumber(take())], KEYS[tonumber(take())]
-  local notice_id, at, payload = take(), take(), take()
-  if redis.call('ZADD', ids, 'NX', at, notice_id) == 1 then
-    redis.call('XADD', stream, 'MAXLEN', '~', INBOX_LENGTH, '*', 'notice_id', notice_id,
-               'notice', payload)
-    redis.call('ZREMRANGEBYRANK', ids, 0, -(INBOX_LENGTH * 10) - 1)
+  local ids, stream, cap = KEYS[tonumber(take())], KEYS[tonumber(take())], tonumber(take())
+  local entry_id, at, payload = take(), take(), take()
+  if redis.call('ZADD', ids, 'NX', at, entry_id) == 1 then
+    redis.call('XADD', stream, 'MAXLEN', '~', cap, '*', 'id', entry_id, 'payload', payload)
+    redis.call('ZREMRANGEBYRANK', ids, 0, -(cap * 10) - 1)
   end
 end
 return stale

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from state.activity import DayTally
 
 Status = Literal["active", "pooled", "frozen", "discarded", "won", "churned"]
-TimerKind = Literal["warning", "manager_warning", "reclaim"]
+TimerKind = Literal["warning", "manager_warning", "reclaim", "churn_label"]
+# The churn model's inputs as they were at a prediction (state/churn.py).
+ChurnFeatures = dict[str, float]
 
 
 class OwnershipChange(BaseModel):
@@ -57,6 +59,21 @@ class CustomerState(BaseModel):
     sentiment: float | None = None
     sentiment_at: datetime | None = None
     texts_scored: int = 0
+    negative_run: int = 0  # consecutive negative texts, for the run-of-negatives alert
+
+    # Churn (state/churn.py): the latest risk, what was last published on the scores topic,
+    # whether the high-risk alert is raised (hysteresis), and the features of one prediction
+    # waiting for its label, which is due at ``label_due`` unless a mark_churned comes first.
+    churn_risk: float | None = None
+    churn_scored_at: datetime | None = None
+    churn_alerting: bool = False
+    published_churn_risk: float | None = None
+    published_sentiment: float | None = None
+    label_features: ChurnFeatures | None = None
+    label_from: datetime | None = None
+    label_due: datetime | None = None
+    # When each alert type was last raised for this customer (the cooldown).
+    alerted_at: dict[str, datetime] = Field(default_factory=dict)
 
     orders_total: int = 0
     paid_total: float = 0.0
@@ -65,8 +82,9 @@ class CustomerState(BaseModel):
     open_orders: tuple[str, ...] = ()
     days: dict[int, DayTally] = Field(default_factory=dict)
 
-    # The pool clock: the next timer and the deadline it serves (see state/timers.py), and
-    # the deadline the owner and the manager were already warned about.
+    # The customer's clock: the next timer (a pool warning or reclaim, or a churn label) and
+    # the pool deadline (see state/timers.py), and the deadline the owner and the manager
+    # were already warned about.
     timer_at: datetime | None = None
     timer_kind: TimerKind | None = None
     deadline: datetime | None = None

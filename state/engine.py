@@ -1,12 +1,14 @@
-"""The two ways a customer changes: an event arrives, or its pool timer fires. Either way
-the next timer is recomputed from the new state, so the schedule can never drift from it."""
+"""The ways a customer changes: an event arrives, its timer fires, or the churn model gives
+it a new score. Every time the next timer is recomputed from the new state, so the schedule
+can never drift from it."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
 
-from state.customer import CustomerState
+from state.churn import ModelVersions, with_risk
+from state.customer import ChurnFeatures, CustomerState
 from state.timers import fire, scheduled
 from state.transitions import NO_SIGNALS, Event, Outcome, Policy, Signals, apply
 
@@ -28,3 +30,14 @@ def on_timer(
     if not outcome.changed:
         return outcome
     return replace(outcome, state=scheduled(outcome.state, policy.rules))
+
+
+def on_score(
+    state: CustomerState, risk: float, features: ChurnFeatures, now: datetime, policy: Policy,
+    versions: ModelVersions,
+) -> Outcome:
+    """A new churn risk: in the state, maybe on the scores topic and as an alert, and a
+    prediction saved for its label (which schedules the label timer)."""
+    scored, effects = with_risk(state, risk, features, now, policy.churn, policy.alerts,
+                                versions)
+    return Outcome(scheduled(scored, policy.rules), effects)

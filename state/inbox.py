@@ -27,7 +27,7 @@ class InboxReader:
             {self.keys.inbox(rep_id): cursor}, count=count, block=block_ms
         ))
         return [
-            (_text(entry_id), _text(fields[b"notice"]))
+            (_text(entry_id), _text(fields[b"payload"]))
             for _stream, entries in found for entry_id, fields in entries
         ]
 

@@ -53,6 +53,22 @@ class Keys:
         """Sorted set: the notice ids already in the rep's inbox, so a replay adds none twice."""
         return f"{self.prefix}inbox:{rep_id}:ids"
 
+    def alerts(self) -> str:
+        """Stream: the most recent alerts (every customer and model), newest last, capped."""
+        return f"{self.prefix}alerts"
+
+    def alert_ids(self) -> str:
+        """Sorted set: the alert ids already in the alerts stream, so none enters twice."""
+        return f"{self.prefix}alerts:ids"
+
+    def riskiest(self) -> str:
+        """Sorted set: every scored customer by churn risk (ZREVRANGE for the riskiest)."""
+        return f"{self.prefix}churn:riskiest"
+
+    def model(self, name: str) -> str:
+        """Hash: a model's checkpoint (pickle), its version and how many labels it learned."""
+        return f"{self.prefix}model:{name}"
+
     def fence(self, partition: int) -> str:
         """String: the fencing token of the worker that owns the partition now."""
         return f"{self.prefix}fence:{partition}"

@@ -17,16 +17,12 @@ from redis.asyncio import Redis
 from state.keys import Keys
 
 
-def _key(keys: Keys, name: str) -> str:
-    return f"{keys.prefix}model:{name}"
-
-
 def load_checkpoint(url: str, keys: Keys, name: str, version: str) -> tuple[Any, int] | None:
     """(model, learned) of the saved ``version`` of a model, or None. Runs once at start-up,
     before the event loop, hence the synchronous client."""
     client = SyncRedis.from_url(url)
     try:
-        saved: dict[bytes, bytes] = client.hgetall(_key(keys, name))  # type: ignore[assignment]
+        saved: dict[bytes, bytes] = client.hgetall(keys.model(name))  # type: ignore[assignment]
     finally:
         client.close()
     if not saved or saved.get(b"version", b"").decode() != version:
@@ -38,7 +34,7 @@ async def save_checkpoint(redis: Redis, keys: Keys, name: str, version: str, mod
                           learned: int) -> int:
     """Save the model; returns the size of the checkpoint in bytes."""
     blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-    await redis.hset(_key(keys, name), mapping={
+    await redis.hset(keys.model(name), mapping={
         "model": blob, "version": version, "learned": learned,
         "saved_at": datetime.now(UTC).isoformat(),
     })

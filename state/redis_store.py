@@ -37,6 +37,8 @@ UNREADABLE_STATES = Counter(
 _HISTORY: TypeAdapter[tuple[OwnershipChange, ...]] = TypeAdapter(tuple[OwnershipChange, ...])
 COMMIT_SCRIPT = (Path(__file__).parent / "commit_batch.lua").read_text(encoding="utf-8")
 RESERVE_SCRIPT = (Path(__file__).parent / "reserve_claim.lua").read_text(encoding="utf-8")
+INBOX_LENGTH = 1000  # notices kept per rep
+RECENT_ALERTS = 10_000  # alerts kept in the recent-alerts stream
 
 
 class _Program:
@@ -50,7 +52,7 @@ class _Program:
         self._fences: list[str | int] = []
         self._hashes: list[str | bytes | int] = []
         self._members: list[str | int | float] = []
-        self._notices: list[str | bytes | int | float] = []
+        self._entries: list[str | bytes | int | float] = []
         self._counts = [0, 0, 0, 0]
 
     def _key(self, key: str) -> int:
@@ -77,15 +79,16 @@ class _Program:
         self._members.append(member)
         self._counts[2] += 1
 
-    def notice(self, ids_key: str, stream_key: str, notice_id: str, at: float,
-               payload: bytes) -> None:
-        self._notices += (self._key(ids_key), self._key(stream_key), notice_id, at, payload)
+    def stream_entry(self, ids_key: str, stream_key: str, cap: int, entry_id: str, at: float,
+                     payload: bytes) -> None:
+        self._entries += (self._key(ids_key), self._key(stream_key), cap, entry_id, at,
+                          payload)
         self._counts[3] += 1
 
     def args(self) -> list[str | bytes | int | float]:
-        fences, hashes, members, notices = self._counts
+        fences, hashes, members, entries = self._counts
         return [fences, *self._fences, hashes, *self._hashes, members, *self._members,
-                notices, *self._notices]
+                entries, *self._entries]
 
 
 @asynccontextmanager
@@ -148,8 +151,12 @@ class RedisStore:
         for cid, (partition, at) in batch.reschedule.items():
             self._schedule(program, partition, cid, at)
         for n in batch.notices:
-            program.notice(self.keys.inbox_ids(n.rep_id), self.keys.inbox(n.rep_id),
-                           n.notice_id, n.at.timestamp(), n.model_dump_json().encode())
+            program.stream_entry(self.keys.inbox_ids(n.rep_id), self.keys.inbox(n.rep_id),
+                                 INBOX_LENGTH, n.notice_id, n.at.timestamp(),
+                                 n.model_dump_json().encode())
+        for a in batch.alerts:
+            program.stream_entry(self.keys.alert_ids(), self.keys.alerts(), RECENT_ALERTS,
+                                 a.alert_id, a.at.timestamp(), a.model_dump_json().encode())
         for (topic, partition), offset in batch.offsets.items():
             program.hset(self.keys.offsets(partition), {topic: str(offset)})
         async with _store_errors():
@@ -166,6 +173,9 @@ class RedisStore:
             fields["history"] = orjson.dumps([h.model_dump() for h in after.history])
         program.hset(self.keys.customer(after.customer_id), fields)
         self._write_memberships(program, before, after)
+        if after.churn_risk is not None and (before is None
+                                             or before.churn_risk != after.churn_risk):
+            program.member("zadd", self.keys.riskiest(), after.customer_id, after.churn_risk)
         if (before.timer_at if before else None) != after.timer_at:
             self._schedule(program, change.partition, after.customer_id, after.timer_at)
 

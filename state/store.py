@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from schemas.outputs import Notice
+from schemas.outputs import Alert, Notice
 from state.customer import CustomerState
 
 TopicPartition = tuple[str, int]
@@ -53,6 +53,7 @@ class BatchWrite:
     # Timer entries found stale (the customer's state holds another time): set them right.
     reschedule: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ class MemoryStore:
         self.customers: dict[str, CustomerState] = {}
         self.timers: dict[int, dict[str, datetime]] = {}
         self.inboxes: dict[str, list[Notice]] = {}
+        self.alerts: list[Alert] = []
         self.claims: dict[tuple[str, str], list[str]] = {}
         self.applied: dict[TopicPartition, int] = {}
         self.tokens: dict[int, int] = {}
@@ -138,6 +140,8 @@ class MemoryStore:
             inbox = self.inboxes.setdefault(n.rep_id, [])
             if all(old.notice_id != n.notice_id for old in inbox):
                 inbox.append(n)
+        known = {a.alert_id for a in self.alerts}
+        self.alerts += [a for a in batch.alerts if a.alert_id not in known]
         self.applied.update(batch.offsets)
         self.commits += 1
 

@@ -1,4 +1,5 @@
-"""The pool clock: when a customer's next warning or reclaim is due, and what firing it does.
+"""The customer's clock: when its next pool warning or reclaim is due, or the label of its
+pending churn prediction, and what firing it does.
 
 Pure functions of (state, rules, now). The worker stores each customer's next timer in a
 sorted set per partition and fires what is due; a fired timer is recomputed from the state
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from state.churn import label_due, resolve_label
 from state.customer import CustomerState, TimerKind
 from state.pool_rules import Pool, PoolRules, ReclaimRule
 from state.transitions import Outcome, handover, notice, to_pool
@@ -72,11 +74,14 @@ def next_timer(state: CustomerState, rules: PoolRules) -> Timer | None:
 
 
 def scheduled(state: CustomerState, rules: PoolRules) -> CustomerState:
-    """The state with its timer fields set to what the rules say now."""
+    """The state with its timer fields set to what the rules say now: the pool timer, or the
+    churn label when that is due first (``deadline`` stays the pool deadline)."""
     timer = next_timer(state, rules)
-    fields = (
+    fields: tuple[datetime | None, TimerKind | None, datetime | None] = (
         (timer.at, timer.kind, timer.deadline) if timer is not None else (None, None, None)
     )
+    if state.label_due is not None and (timer is None or state.label_due < timer.at):
+        fields = (state.label_due, "churn_label", fields[2])
     if (state.timer_at, state.timer_kind, state.deadline) == fields:
         return state
     return state.model_copy(
@@ -88,7 +93,13 @@ def fire(
     state: CustomerState, rules: PoolRules, now: datetime, assignee: str | None = None
 ) -> Outcome:
     """Apply the customer's timer if it is due; a stale one changes nothing. A reclaimed
-    customer goes to ``assignee`` when the pool auto-assigns and one was found."""
+    customer goes to ``assignee`` when the pool auto-assigns and one was found. A due churn
+    label goes first; a pool timer due as well fires on the next tick."""
+    if label_due(state, now):
+        labelled, label = resolve_label(state)
+        return Outcome(
+            labelled.model_copy(update={"version": state.version + 1, "updated_at": now}),
+            label=label)
     timer = next_timer(state, rules)
     if timer is None or timer.at > now:
         return Outcome(state, changed=False)
@@ -119,6 +130,8 @@ def fire(
 
 def needs_assignee(state: CustomerState, rules: PoolRules, now: datetime) -> Pool | None:
     """The pool that will auto-assign this customer if its timer fires now as a reclaim."""
+    if label_due(state, now):
+        return None
     timer = next_timer(state, rules)
     if timer is None or timer.at > now or timer.kind != "reclaim":
         return None

@@ -29,6 +29,8 @@ from schemas.commands import Command as AnyCommand
 from schemas.events import Click, Interaction, Order
 from schemas.outputs import Alert, Notice, NoticeType, Score
 from state.activity import add_to_day, epoch_day
+from state.alerts import AlertRules, after_text
+from state.churn import ChurnLabel, ChurnRules, resolve_label
 from state.customer import CustomerState, OwnershipChange, new_customer
 from state.pool_rules import PoolRules, without_reclaims
 
@@ -44,11 +46,14 @@ SENTIMENT_HALF_LIFE_S = 14 * 86_400
 @dataclass(frozen=True, slots=True)
 class Policy:
     """The rules a transition follows: the pools, where a customer crmstream has never seen
-    goes, and how many event ids each customer remembers for dedupe."""
+    goes, how many event ids each customer remembers for dedupe, the alert thresholds, and
+    how churn is scored and labelled."""
 
     rules: PoolRules = field(default_factory=lambda: without_reclaims("default", "C"))
     level: str = "C"
     recent_event_ids: int = 32
+    alerts: AlertRules = field(default_factory=AlertRules)
+    churn: ChurnRules = field(default_factory=ChurnRules)
 
     @property
     def pool_id(self) -> str:
@@ -61,6 +66,7 @@ class Outcome:
     effects: tuple[Effect, ...] = ()
     changed: bool = True
     rejection: str | None = None
+    label: ChurnLabel | None = None  # a churn prediction that just learned its outcome
 
 
 def later(current: datetime | None, candidate: datetime) -> datetime:
@@ -98,8 +104,12 @@ def apply(
     touched = _touched(state, event, now, policy.recent_event_ids)
     match event:
         case Interaction():
-            return Outcome(state.model_copy(
-                update=touched | _interaction(state, event, now, signals.text_sentiment)))
+            after = state.model_copy(
+                update=touched | _interaction(state, event, now, signals.text_sentiment))
+            if signals.text_sentiment is None:
+                return Outcome(after)
+            after, alerts = after_text(after, signals.text_sentiment, now, policy.alerts)
+            return Outcome(after, alerts)
         case Click():
             return Outcome(state.model_copy(update=touched | _click(state, event, now)))
         case Order():
@@ -349,7 +359,8 @@ def _command(  # noqa: C901 - one case per command type reads best as one table
         case MarkWon():
             return Outcome(s.model_copy(update={"status": "won"}))
         case MarkChurned():
-            return Outcome(s.model_copy(update={"status": "churned"}))
+            churned, label = resolve_label(s.model_copy(update={"status": "churned"}), True)
+            return Outcome(churned, label=label)
     raise AssertionError(f"unhandled command {c!r}")  # pragma: no cover
 
 

@@ -232,11 +232,12 @@ async def test_a_reclaim_in_an_auto_assigning_pool_goes_to_the_least_loaded_memb
 
 
 async def test_texts_are_scored_and_rated_ones_teach_the_model() -> None:
+    from agents.models import Models
     from scoring.sentiment import SentimentModel
 
     model = SentimentModel()
     processor = Processor(MemoryStore(), ListSink(), TOPICS, ManualClock(T0),
-                          retry_delay_s=0, sentiment=model)
+                          retry_delay_s=0, models=Models(model, None))
     rated = [
         interaction("c1", event_id=f"e{n}", text=text, rating=rating, direction="inbound")
         for n, (text, rating) in enumerate(
@@ -268,3 +269,53 @@ async def test_a_fenced_partition_does_not_take_the_rest_of_the_batch_with_it() 
     assert store.customers["c1"].version == 1  # the moved partition: untouched
     assert store.customers["c2"].version == 2  # the one it still owns: written
     assert store.applied[(TOPICS.clicks, 1)] == 1
+
+
+async def test_churn_is_scored_once_per_batch_and_learns_from_its_labels() -> None:
+    from agents.models import CHURN, Models
+    from scoring.churn import ChurnModel
+    from state.churn import ChurnRules
+    from state.transitions import Policy
+
+    models = Models(None, ChurnModel())
+    clock = ManualClock(T0)
+    store, sink = MemoryStore(), ListSink()
+    policy = Policy(churn=ChurnRules(label_horizon=timedelta(seconds=60)))
+    processor = Processor(store, sink, TOPICS, clock, policy=policy, retry_delay_s=0,
+                          models=models)
+    await processor.process(clicks("c1", 5) + clicks("c2", 1, partition=1))
+    scores = sink.on(TOPICS.scores)
+    assert sorted(s["customer_id"] for s in scores) == ["c1", "c2"]  # once each per batch
+    assert {s["churn_risk"] for s in scores} == {0.5}  # an empty model knows nothing yet
+    assert store.customers["c1"].label_due == T0 + timedelta(seconds=60)
+    await processor.process(clicks("c1", 1, first_offset=5))  # same session: not rescored
+    assert len(sink.on(TOPICS.scores)) == 2
+
+    clock.advance(61)
+    await processor.tick()
+    assert models.churn is not None
+    assert models.churn.learned == 2
+    assert models.quality[CHURN].labels == 2
+    assert store.customers["c1"].label_features is None
+    assert store.timers[0] == {}  # nothing left to fire
+
+
+async def test_alerts_are_published_and_kept_in_the_store() -> None:
+    from agents.models import Models
+    from scoring.sentiment import SentimentModel
+
+    store, sink = MemoryStore(), ListSink()
+    processor = Processor(store, sink, TOPICS, ManualClock(T0), retry_delay_s=0,
+                          models=Models(SentimentModel.with_prior(), None))
+    texts = ["太差了，要求退款", "客服一直不回复，很失望", "太差了，很失望"]
+    records = [
+        Record(TOPICS.interactions, 0, n, b"c1",
+               as_json(interaction("c1", event_id=f"neg{n}", text=t, direction="inbound")))
+        for n, t in enumerate(texts)
+    ]
+    await processor.process(records)
+    [alert] = sink.on(TOPICS.alerts)
+    assert (alert["type"], alert["customer_id"]) == ("negative_run", "c1")
+    assert [a.alert_id for a in store.alerts] == [alert["alert_id"]]
+    await processor.process(records)  # a replay adds nothing
+    assert len(store.alerts) == 1

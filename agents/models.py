@@ -1,0 +1,101 @@
+"""The worker's online models: scoring, learning as labels arrive, and watching their quality.
+
+Each labelled example is scored before the model learns from it, so the rolling metrics
+and the drift detector see honest (progressive) predictions. A drift raises a model alert,
+at most once per cooldown per model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from agents import metrics
+from schemas.outputs import Alert
+from scoring.churn import ChurnModel
+from scoring.quality import ModelQuality
+from scoring.sentiment import SentimentModel, label_of_rating
+from state.alerts import MODEL_DRIFT
+from state.churn import ChurnLabel, ModelVersions
+from state.customer import ChurnFeatures
+
+SENTIMENT = "sentiment"
+CHURN = "churn"
+
+
+class Models:
+    def __init__(
+        self, sentiment: SentimentModel | None, churn: ChurnModel | None,
+        drift_cooldown: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.sentiment = sentiment
+        self.churn = churn
+        self.quality = {SENTIMENT: ModelQuality(), CHURN: ModelQuality()}
+        self.drift_cooldown = drift_cooldown
+        self._drift_alerted: dict[str, datetime] = {}
+        self.versions = ModelVersions(
+            churn=churn.version if churn else "", sentiment=sentiment.version if sentiment else "")
+
+    def describe(self) -> dict[str, dict[str, object]]:
+        """Each model's version, labels learned and rolling quality (for /healthz)."""
+        out: dict[str, dict[str, object]] = {}
+        for name, model in ((SENTIMENT, self.sentiment), (CHURN, self.churn)):
+            if model is not None:
+                q = self.quality[name].snapshot()
+                out[name] = {"version": model.version, "learned": model.learned,
+                             "rolling": {"labels": q.labels, "roc_auc": q.roc_auc,
+                                         "log_loss": q.log_loss, "accuracy": q.accuracy},
+                             "drifts": self.quality[name].drifts}
+        return out
+
+    def text(self, text: str, rating: int | None, now: datetime
+             ) -> tuple[float | None, Alert | None]:
+        """A text's sentiment in [-1, 1]; a rated text also teaches the model."""
+        if self.sentiment is None:
+            return None, None
+        x = self.sentiment.features(text)
+        p_positive = self.sentiment.probability_positive(x)
+        metrics.TEXTS_SCORED.inc()
+        label = label_of_rating(rating) if rating is not None else None
+        drift = None
+        if label is not None:
+            drift = self._judge(SENTIMENT, label, p_positive, now)
+            self.sentiment.learn(x, label)
+            metrics.MODEL_LABELS.labels(SENTIMENT, "positive" if label else "negative").inc()
+        return 2.0 * p_positive - 1.0, drift
+
+    def churn_risk(self, features: ChurnFeatures) -> float | None:
+        if self.churn is None:
+            return None
+        metrics.CHURN_SCORED.inc()
+        return self.churn.probability(features)
+
+    def learn_churn(self, label: ChurnLabel, now: datetime) -> Alert | None:
+        if self.churn is None:
+            return None
+        x = label.features  # numbers already, as the predictions saw them (state/churn.py)
+        drift = self._judge(CHURN, label.churned, self.churn.probability(x), now)
+        self.churn.learn(x, label.churned)
+        metrics.MODEL_LABELS.labels(CHURN, "churned" if label.churned else "stayed").inc()
+        return drift
+
+    def _judge(self, model: str, truth: bool, p_true: float, now: datetime) -> Alert | None:
+        quality = self.quality[model]
+        drifted = quality.update(truth, p_true)
+        snapshot = quality.snapshot()
+        metrics.MODEL_ROC_AUC.labels(model).set(snapshot.roc_auc)
+        metrics.MODEL_LOG_LOSS.labels(model).set(snapshot.log_loss)
+        metrics.MODEL_ACCURACY.labels(model).set(snapshot.accuracy)
+        if not drifted:
+            return None
+        metrics.MODEL_DRIFTS.labels(model).inc()
+        last = self._drift_alerted.get(model)
+        if last is not None and now - last < self.drift_cooldown:
+            return None
+        self._drift_alerted[model] = now
+        return Alert(
+            alert_id=f"model:{model}:{snapshot.labels}:{MODEL_DRIFT}",
+            customer_id=f"model:{model}", type=MODEL_DRIFT, severity="warning",
+            message=f"the {model} model's error rate changed (ADWIN) after {snapshot.labels} "
+                    f"labels; rolling accuracy now {snapshot.accuracy:.3f}",
+            value=snapshot.accuracy, at=now,
+        )

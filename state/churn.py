@@ -1,0 +1,157 @@
+"""Churn, the pure part: the features the model sees, when a customer is worth scoring again,
+what a new score changes (the state, the scores topic, the alert), and the delayed labels.
+
+Labels arrive long after the prediction: ``mark_churned`` is a positive at once, and a
+customer who showed no activity (inbound interaction, click or order) for the whole label
+horizon after the prediction is a positive too; one still active when the horizon passes is a
+negative. Either way the model learns from the features saved *at the prediction*, not from
+the state at the label: the label must not leak into its own inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from schemas.outputs import Alert, Score
+from state.activity import epoch_day, windowed_sums
+from state.alerts import AlertRules, after_churn_score
+from state.customer import ChurnFeatures, CustomerState
+from state.features import days_since
+
+# The day tallies the model sees over 7 and 30 days (as log1p: counts and money are skewed).
+_TALLIES = ("interactions", "inbound", "tickets", "sessions", "clicks", "dwell_ms",
+            "pricing_views", "cancel_views", "orders", "paid_amount", "refunds")
+_NAMES = [(f"{name}_7d", f"{name}_30d") for name in _TALLIES]
+_NEVER_DAYS = 365.0  # "days since" a thing that never happened
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnRules:
+    label_horizon: timedelta = timedelta(days=30)
+    publish_delta: float = 0.05  # a score goes to the scores topic when it moved this much
+    rescore_after: timedelta = timedelta(days=1)  # a score older than this is refreshed
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnLabel:
+    """What the model learns from: the features of a prediction, and what became of it."""
+
+    customer_id: str
+    features: ChurnFeatures
+    churned: bool
+
+
+def churn_features(s: CustomerState, now: datetime) -> ChurnFeatures:
+    """Every value is a number and every feature is always there (a scaler cannot learn the
+    spread of a feature that is present only when non-zero)."""
+    sums = windowed_sums(s.days, epoch_day(now), _TALLIES)
+    x: ChurnFeatures = {}
+    for (week, month), a, b in zip(_NAMES, sums[7], sums[30], strict=True):
+        x[week] = math.log1p(max(0.0, a))
+        x[month] = math.log1p(max(0.0, b))
+    x |= {
+        "days_since_inbound": _since(s.last_inbound_at, now),
+        "days_since_click": _since(s.last_click_at, now),
+        "days_since_order": _since(s.last_order_at, now),
+        "days_since_paid": _since(s.last_paid_at, now),
+        "days_since_follow_up": _since(s.last_follow_up_at or s.owner_since, now),
+        "days_in_pool": _since(s.pooled_since, now) if s.owner is None else 0.0,
+        "tenure_days_log": math.log1p(days_since(s.created_at, now) or 0.0),
+        "refunds_log": math.log1p(s.refunds_total),
+        "paid_total_log": math.log1p(max(0.0, s.paid_total)),
+        "open_orders": float(len(s.open_orders)),
+        "sentiment": s.sentiment if s.sentiment is not None else 0.0,
+        "negative_run": float(s.negative_run),
+        "owned": float(s.owner is not None),
+        "won": float(s.status == "won"),
+        "in_recycle_bin": float(s.status in ("frozen", "discarded")),
+    }
+    return x
+
+
+def _since(then: datetime | None, now: datetime) -> float:
+    days = days_since(then, now)
+    return _NEVER_DAYS if days is None else min(days, _NEVER_DAYS)
+
+
+def _signals(s: CustomerState) -> tuple[object, ...]:
+    return (s.status, s.owner, s.pool_id, s.last_interaction_at, s.last_order_at,
+            s.last_paid_at, s.refunds_total, s.last_session_id, s.negative_run)
+
+
+def worth_rescoring(
+    before: CustomerState | None, after: CustomerState, now: datetime, rules: ChurnRules
+) -> bool:
+    """A meaningful change: never scored, a stale score, or something the risk depends on
+    moved (status, owner, an interaction, an order, a refund, a new browsing session). A
+    click inside the same session is not worth a new score on its own."""
+    if after.status == "churned":
+        return False
+    if after.churn_scored_at is None or now - after.churn_scored_at >= rules.rescore_after:
+        return True
+    return before is None or _signals(before) != _signals(after)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersions:
+    churn: str
+    sentiment: str
+
+
+def with_risk(
+    s: CustomerState, risk: float, features: ChurnFeatures, now: datetime, rules: ChurnRules,
+    alerts: AlertRules, versions: ModelVersions,
+) -> tuple[CustomerState, tuple[Score | Alert, ...]]:
+    """The customer with its new churn risk. Saves the features for a label when none is
+    pending, publishes a score when it moved enough, and raises the churn alert."""
+    update: dict[str, object] = {"churn_risk": round(risk, 4), "churn_scored_at": now}
+    if s.label_features is None:
+        update |= {"label_features": features, "label_from": now,
+                   "label_due": now + rules.label_horizon}
+    s = s.model_copy(update=update)
+    effects: list[Score | Alert] = []
+    if _moved(s.published_churn_risk, risk, rules) or _moved(
+            s.published_sentiment, s.sentiment, rules):
+        s = s.model_copy(update={"published_churn_risk": s.churn_risk,
+                                 "published_sentiment": s.sentiment})
+        effects.append(Score(
+            customer_id=s.customer_id, churn_risk=s.churn_risk or 0.0, sentiment=s.sentiment,
+            churn_model_version=versions.churn, sentiment_model_version=versions.sentiment,
+            at=now,
+        ))
+    s, alert = after_churn_score(s, risk, now, alerts)
+    if alert is not None:
+        effects.append(alert)
+    return s, tuple(effects)
+
+
+def _moved(published: float | None, current: float | None, rules: ChurnRules) -> bool:
+    if current is None:
+        return False
+    return published is None or abs(current - published) >= rules.publish_delta
+
+
+def label_due(s: CustomerState, now: datetime) -> bool:
+    return s.label_due is not None and s.label_due <= now
+
+
+def last_activity(s: CustomerState) -> datetime | None:
+    """The customer's own latest sign of life (not a rep's outbound call)."""
+    times = [t for t in (s.last_inbound_at, s.last_click_at, s.last_order_at) if t is not None]
+    return max(times) if times else None
+
+
+def resolve_label(s: CustomerState, churned: bool | None = None) -> tuple[CustomerState,
+                                                                          ChurnLabel | None]:
+    """Close the pending prediction: ``churned`` when known (mark_churned), else by the
+    horizon rule. The state forgets the features; the next score saves new ones."""
+    if s.label_features is None or s.label_from is None:
+        return s, None
+    if churned is None:
+        active = last_activity(s)
+        churned = active is None or active <= s.label_from
+    label = ChurnLabel(s.customer_id, s.label_features, churned)
+    return s.model_copy(update={"label_features": None, "label_from": None,
+                                "label_due": None}), label
