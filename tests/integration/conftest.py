@@ -86,6 +86,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CRMSTREAM_BATCH_WITHIN_S": str(settings.batch_within_s),
         "CRMSTREAM_MODEL_CHECKPOINT_INTERVAL_S": str(settings.model_checkpoint_interval_s),
         "CRMSTREAM_KAFKA_SESSION_TIMEOUT_S": str(settings.kafka_session_timeout_s),
+        "CRMSTREAM_CHURN_LABEL_HORIZON_S": str(settings.churn_label_horizon_s),
     } | ({"CRMSTREAM_POOL_RULES_FILE": str(settings.pool_rules_file)}
          if settings.pool_rules_file else {})
 

@@ -10,7 +10,7 @@ import orjson
 from redis.asyncio import Redis
 
 from crmstream.settings import Settings
-from tests.integration.conftest import eventually, produce
+from tests.integration.conftest import eventually, produce, read_topic
 
 
 async def test_the_sentiment_model_learns_and_comes_back_after_a_restart(
@@ -39,3 +39,65 @@ async def test_the_sentiment_model_learns_and_comes_back_after_a_restart(
     await again.wait_owns_partitions()
     health = await again.health()
     assert health["models"]["sentiment"]["learned"] == len(texts)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _click(customer: str, n: int) -> tuple[str, str, bytes]:
+    return ("clicks", customer, orjson.dumps({
+        "event_id": f"{customer}-click-{n}", "customer_id": customer, "occurred_at": _now(),
+        "session_id": f"{customer}-session-{n}", "page": "/pricing", "page_type": "pricing"}))
+
+
+async def test_churn_scores_labels_and_alerts_flow_end_to_end(
+    settings: Settings, redis: Redis, worker: Any
+) -> None:
+    """Scores reach crm.scores and the riskiest set; labels arrive by the horizon (silent or
+    active) and by mark_churned, and teach the model, which survives a restart; a run of
+    negative texts raises one alert, on crm.alerts and in the recent-alerts stream."""
+    settings.churn_label_horizon_s = 3
+    t, k = settings.topics, settings.redis_key_prefix
+    topic = {"clicks": t.clicks, "interactions": t.interactions, "commands": t.commands}
+    first = worker("first")
+    await first.wait_owns_partitions()
+
+    angry = [("interactions", "angry", orjson.dumps({
+        "event_id": f"angry-{n}", "customer_id": "angry", "occurred_at": _now(),
+        "channel": "ticket", "direction": "inbound", "text": text}))
+        for n, text in enumerate(["太差了，要求退款", "客服一直不回复，很失望", "太差了，很失望"])]
+    churned = ("commands", "gone", orjson.dumps({
+        "command_id": "gone-churned", "customer_id": "gone", "issued_at": _now(),
+        "type": "mark_churned", "actor": "rep-1"}))
+    first_wave = [_click("quiet", 0), _click("active", 0), _click("gone", 0), *angry]
+    await produce(settings, [(topic[kind], key, value) for kind, key, value in first_wave])
+    scores = await read_topic(settings, t.scores, expect=4)
+    assert {s["customer_id"] for s in scores} == {"quiet", "active", "gone", "angry"}
+    assert all(s["churn_model_version"].startswith("churn-") for s in scores)
+    assert await redis.zcard(f"{k}churn:riskiest") == 4
+    risk = await redis.hget(f"{k}customer:quiet", "churn_risk")
+    assert 0 <= float(risk) <= 1
+
+    await produce(settings, [(topic["clicks"], "active", _click("active", 1)[2]),
+                             (topic["commands"], "gone", churned[2])])
+
+    async def learned() -> bool:
+        return await redis.hget(f"{k}model:churn", "learned") == "4"
+
+    await eventually(learned, timeout=30)
+    text = await first.metrics()
+    assert 'crmstream_model_labels_total{label="stayed",model="churn"} 1.0' in text
+    assert 'crmstream_model_labels_total{label="churned",model="churn"} 3.0' in text
+
+    [alert] = await read_topic(settings, t.alerts, expect=1,
+                               where=lambda a: a["type"] == "negative_run")
+    assert (alert["customer_id"], alert["severity"]) == ("angry", "warning")
+    recent = await redis.xrange(f"{k}alerts")
+    assert [orjson.loads(fields["payload"])["alert_id"] for _, fields in recent
+            if orjson.loads(fields["payload"])["type"] == "negative_run"] == [alert["alert_id"]]
+
+    first.kill()
+    again = worker("again")
+    await again.wait_owns_partitions()
+    assert (await again.health())["models"]["churn"]["learned"] == 4
