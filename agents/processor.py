@@ -317,17 +317,17 @@ class Processor:
             effects.append(drift)
 
     def _score_churn(self, batch: BatchWrite, effects: list[Effect], now: datetime) -> None:
-        """Once per batch, a new churn risk for each changed customer worth scoring again."""
+        """Once per batch, a new churn risk for each changed customer worth scoring again,
+        all of them in one call to the model."""
         if self.models.churn is None:
             return
-        for cid, change in batch.changes.items():
-            if not worth_rescoring(change.before, change.after, now, self.policy.churn):
-                continue
-            features = churn_features(change.after, now)
-            risk = self.models.churn_risk(features)
-            assert risk is not None  # the churn model is there
-            outcome = on_score(change.after, risk, features, now, self.policy,
-                               self.models.versions)
+        due = [cid for cid, change in batch.changes.items()
+               if worth_rescoring(change.before, change.after, now, self.policy.churn)]
+        features = [churn_features(batch.changes[cid].after, now) for cid in due]
+        risks = self.models.churn_risks(features)
+        for cid, x, risk in zip(due, features, risks, strict=True):
+            change = batch.changes[cid]
+            outcome = on_score(change.after, risk, x, now, self.policy, self.models.versions)
             batch.changes[cid] = Change(change.before, outcome.state, change.partition)
             effects.extend(outcome.effects)
 

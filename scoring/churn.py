@@ -13,19 +13,38 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from river import compose, linear_model, optim, preprocessing
+import numpy as np
+from river import base, compose, linear_model, optim, preprocessing
 
-VERSION = "churn-scaled-log1p-onehot-adagrad0.05-v1"
+VERSION = "churn-scaled-log1p-onehot-adagrad0.05-v2"
 Features = dict[str, float | str]
 
 
+class ScaleAndEncode(base.Transformer):
+    """Numbers through a running standard scaler, text values one-hot (``name_value``).
+    River's union of two SelectType branches does the same at twice the cost per event."""
+
+    def __init__(self) -> None:
+        self.scaler = preprocessing.StandardScaler()
+
+    def learn_one(self, x: dict[str, Any]) -> None:
+        self.scaler.learn_one({k: v for k, v in x.items() if type(v) is float})
+
+    def transform_one(self, x: dict[str, Any]) -> dict[str, Any]:
+        numbers: dict[str, float] = {}
+        out: dict[str, Any] = {}
+        for name, value in x.items():
+            if type(value) is float:
+                numbers[name] = value
+            else:
+                out[f"{name}_{value}"] = 1.0
+        out.update(self.scaler.transform_one(numbers))
+        return out
+
+
 def new_model() -> compose.Pipeline:
-    numbers = compose.SelectType(float) | preprocessing.StandardScaler()
-    categories = compose.SelectType(str) | preprocessing.OneHotEncoder()
     return compose.Pipeline(
-        compose.TransformerUnion(numbers, categories),
-        linear_model.LogisticRegression(optimizer=optim.AdaGrad(0.05)),
-    )
+        ScaleAndEncode(), linear_model.LogisticRegression(optimizer=optim.AdaGrad(0.05)))
 
 
 def row_features(row: Mapping[str, object], skip: frozenset[str] = frozenset()) -> Features:
@@ -69,6 +88,25 @@ class ChurnModel:
     def probability(self, x: dict[str, float] | Features) -> float:
         proba: dict[Any, float] = self.model.predict_proba_one(x)
         return float(proba.get(True, 0.5))
+
+    def probabilities(self, rows: list[dict[str, float]]) -> list[float]:
+        """``probability`` of many all-number rows with the same features at once (the
+        worker's batch): the scaler's and the regression's own parameters, applied with one
+        matrix product instead of one River call per row."""
+        if not rows:
+            return []
+        names = list(rows[0])
+        encode: ScaleAndEncode = self.model.steps["ScaleAndEncode"]
+        regression: linear_model.LogisticRegression = self.model.steps["LogisticRegression"]
+        means = np.array([encode.scaler.means.get(n, 0.0) for n in names])
+        variances = np.array([encode.scaler.vars.get(n, 0.0) for n in names])
+        weights = regression.weights
+        w = np.array([weights.get(n, 0.0) for n in names])
+        x = np.array([list(row.values()) for row in rows])
+        spread = np.sqrt(variances)
+        scaled = np.divide(x - means, spread, out=np.zeros_like(x), where=spread > 0)
+        logits = np.clip(scaled @ w + regression.intercept, -500.0, 500.0)
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-logits))]
 
     def learn(self, x: dict[str, float] | Features, churned: bool) -> None:
         self.model.learn_one(x, churned)

@@ -105,23 +105,26 @@ def with_risk(
     alerts: AlertRules, versions: ModelVersions,
 ) -> tuple[CustomerState, tuple[Score | Alert, ...]]:
     """The customer with its new churn risk. Saves the features for a label when none is
-    pending, publishes a score when it moved enough, and raises the churn alert."""
-    update: dict[str, object] = {"churn_risk": round(risk, 4), "churn_scored_at": now}
+    pending (and sets the label timer when it comes before the pool timer), publishes a
+    score when it moved enough, and raises the churn alert. One copy of the state: this
+    runs for most changed customers of every batch."""
+    rounded = round(risk, 4)
+    update: dict[str, object] = {"churn_risk": rounded, "churn_scored_at": now}
     if s.label_features is None:
-        update |= {"label_features": features, "label_from": now,
-                   "label_due": now + rules.label_horizon}
-    s = s.model_copy(update=update)
+        due = now + rules.label_horizon
+        update |= {"label_features": features, "label_from": now, "label_due": due}
+        if s.timer_at is None or due < s.timer_at:  # a pending label has no timer yet
+            update |= {"timer_at": due, "timer_kind": "churn_label"}
     effects: list[Score | Alert] = []
-    if _moved(s.published_churn_risk, risk, rules) or _moved(
+    if _moved(s.published_churn_risk, rounded, rules) or _moved(
             s.published_sentiment, s.sentiment, rules):
-        s = s.model_copy(update={"published_churn_risk": s.churn_risk,
-                                 "published_sentiment": s.sentiment})
+        update |= {"published_churn_risk": rounded, "published_sentiment": s.sentiment}
         effects.append(Score(
-            customer_id=s.customer_id, churn_risk=s.churn_risk or 0.0, sentiment=s.sentiment,
+            customer_id=s.customer_id, churn_risk=rounded, sentiment=s.sentiment,
             churn_model_version=versions.churn, sentiment_model_version=versions.sentiment,
             at=now,
         ))
-    s, alert = after_churn_score(s, risk, now, alerts)
+    s, alert = after_churn_score(s.model_copy(update=update), risk, now, alerts)
     if alert is not None:
         effects.append(alert)
     return s, tuple(effects)

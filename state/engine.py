@@ -37,7 +37,8 @@ def on_score(
     versions: ModelVersions,
 ) -> Outcome:
     """A new churn risk: in the state, maybe on the scores topic and as an alert, and a
-    prediction saved for its label (which schedules the label timer)."""
+    prediction saved for its label. ``with_risk`` sets the label timer itself (what
+    ``scheduled`` would, without recomputing the pool rules for every score)."""
     scored, effects = with_risk(state, risk, features, now, policy.churn, policy.alerts,
                                 versions)
-    return Outcome(scheduled(scored, policy.rules), effects)
+    return Outcome(scored, effects)

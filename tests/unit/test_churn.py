@@ -181,3 +181,20 @@ def test_evaluate_churn_learns_a_signal(tmp_path: Path) -> None:
     assert result["roc_auc"] > 0.75
     model = ChurnModel()
     assert model.probability({"months": 1.0}) == 0.5  # an empty model knows nothing
+
+
+def test_a_score_schedules_exactly_what_the_rules_would() -> None:
+    from state.pool_rules import PoolRules
+    from state.timers import scheduled
+
+    rules = PoolRules.model_validate({
+        "levels": ["C"], "default_pool": "p",
+        "pools": [{"id": "p", "name": "P", "rules": [
+            {"type": "no_follow_up", "periods": {"C": "5d"}}]}],
+    })
+    policy = Policy(rules=rules, churn=POLICY.churn)
+    owned = on_event(new_customer("c1", "p", "C", T0), command("assign", rep_id="rep-1"), T0,
+                     policy).state
+    for s in (customer(), owned, scored(customer(), 0.2)):
+        after = on_score(s, 0.4, {}, T0, policy, VERSIONS).state
+        assert after == scheduled(after, rules)

@@ -1,0 +1,92 @@
+"""``make bench-scoring``: what scoring costs the worker, on the mixed stream.
+
+The same records (about 60% clicks, 30% interactions with texts, 10% orders, over 100,000
+customers) are produced once; then the worker reads all of them with scoring off and with
+scoring on (sentiment of every text, churn risk of every customer worth rescoring, the
+alert rules), alternating, each run in a fresh consumer group and Redis namespace. The cost
+is the difference of the mean time per event. Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import uuid
+
+from redis.asyncio import Redis
+
+from bench.throughput import ROOT, free_port, log, produce, worker_rate
+from crmstream.kafka import create_topics
+from crmstream.namespace import drop_namespace
+from crmstream.settings import Settings
+from crmstream.traffic import Traffic
+
+
+async def one_run(settings: Settings, events: int, scoring: bool) -> float:
+    """The worker's events per second over every record, in a namespace of its own."""
+    tag = uuid.uuid4().hex[:8]
+    run = settings.model_copy(update={"redis_key_prefix": f"bench{tag}:",
+                                      "app_id": f"bench-scoring-{tag}"})
+    env = os.environ | {
+        "CRMSTREAM_TOPIC_PREFIX": run.topic_prefix,
+        "CRMSTREAM_REDIS_KEY_PREFIX": run.redis_key_prefix,
+        "CRMSTREAM_APP_ID": run.app_id, "CRMSTREAM_WEB_PORT": str(free_port()),
+        "CRMSTREAM_STATE_DIR": f"/tmp/bench-scoring-{tag}",
+        "CRMSTREAM_SCORING": "true" if scoring else "false",
+    }
+    redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "crmstream.cli", "worker", env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        return await worker_rate(run, redis, events, proc)
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+        async for key in redis.scan_iter(match=f"{run.redis_key_prefix}*", count=5000):
+            await redis.unlink(key)
+        await redis.aclose()
+
+
+async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings(topic_prefix=f"bench{tag}.", redis_key_prefix=f"bench{tag}:")
+    await create_topics(settings)
+    traffic = Traffic(settings.topics, customers=customers, seed=11, bad_share=0,
+                      commands_share=0, prefix="b")
+    log(f"producing {events} events over {customers} customers to {settings.topic_prefix}*")
+    await produce(settings, traffic, events)
+    us: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for round_ in range(rounds):
+            for scoring in (False, True):
+                rate = await one_run(settings, events, scoring)
+                us[scoring].append(1e6 / rate)
+                log(f"round {round_ + 1}, scoring {'on ' if scoring else 'off'}: "
+                    f"{rate:,.0f} events/s ({1e6 / rate:.1f} µs/event)")
+    finally:
+        await drop_namespace(settings)
+    on, off = statistics.mean(us[True]), statistics.mean(us[False])
+    log(f"scoring costs {on - off:.1f} µs per event (on {on:.1f}, off {off:.1f}; "
+        f"spread of the runs: on {min(us[True]):.0f}-{max(us[True]):.0f}, "
+        f"off {min(us[False]):.0f}-{max(us[False]):.0f})")
+    return {"events": events, "per_event_us_on": round(on, 1),
+            "per_event_us_off": round(off, 1), "scoring_us_per_event": round(on - off, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(bench(args.events, args.customers, args.rounds))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
