@@ -15,7 +15,7 @@ from scoring.churn import ChurnModel
 from scoring.quality import ModelQuality
 from scoring.sentiment import SentimentModel, label_of_rating
 from state.alerts import MODEL_DRIFT
-from state.churn import ChurnLabel, ModelVersions
+from state.churn import CHURN_FEATURES, ChurnLabel, ModelVersions
 from state.customer import ChurnFeatures
 
 SENTIMENT = "sentiment"
@@ -63,17 +63,20 @@ class Models:
             metrics.MODEL_LABELS.labels(SENTIMENT, "positive" if label else "negative").inc()
         return 2.0 * p_positive - 1.0, drift
 
-    def churn_risks(self, features: list[ChurnFeatures]) -> list[float]:
-        """The risks of a batch of customers, in one go."""
-        if self.churn is None or not features:
-            return []
-        metrics.CHURN_SCORED.inc(len(features))
-        return self.churn.probabilities(features)
+    def churn_risks(self, rows: list[list[float]]
+                    ) -> tuple[list[ChurnFeatures], list[float]]:
+        """The risks of a batch of customers (rows of ``CHURN_FEATURES``) in one go, and the
+        features as the model saw them."""
+        if self.churn is None or not rows:
+            return [], []
+        metrics.CHURN_SCORED.inc(len(rows))
+        seen, risks = self.churn.score_rows(CHURN_FEATURES, rows)
+        return [tuple(row) for row in seen], risks
 
     def learn_churn(self, label: ChurnLabel, now: datetime) -> Alert | None:
         if self.churn is None:
             return None
-        x = label.features  # numbers already, as the predictions saw them (state/churn.py)
+        x = label.named()  # the numbers the prediction saw (state/churn.py)
         drift = self._judge(CHURN, label.churned, self.churn.probability(x), now)
         self.churn.learn(x, label.churned)
         metrics.MODEL_LABELS.labels(CHURN, "churned" if label.churned else "stayed").inc()

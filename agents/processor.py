@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -323,8 +323,8 @@ class Processor:
             return
         due = [cid for cid, change in batch.changes.items()
                if worth_rescoring(change.before, change.after, now, self.policy.churn)]
-        features = [churn_features(batch.changes[cid].after, now) for cid in due]
-        risks = self.models.churn_risks(features)
+        rows = [churn_features(batch.changes[cid].after, now) for cid in due]
+        features, risks = self.models.churn_risks(rows)
         for cid, x, risk in zip(due, features, risks, strict=True):
             change = batch.changes[cid]
             outcome = on_score(change.after, risk, x, now, self.policy, self.models.versions)
@@ -468,8 +468,8 @@ class Processor:
             metrics.EVENT_LATENCY.observe(max(0.0, (done - event.occurred_at).total_seconds()))
         for topic, count in per_topic.items():
             metrics.EVENTS_PROCESSED.labels(topic).inc(count)
-        for output in result.outputs:
-            metrics.OUTPUTS.labels(output.topic).inc()
+        for topic, count in Counter(output.topic for output in result.outputs).items():
+            metrics.OUTPUTS.labels(topic).inc(count)
 
 
 def _without_partitions(batch: BatchWrite, gone: set[int]) -> None:

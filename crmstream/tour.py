@@ -58,6 +58,7 @@ async def tour(settings: Settings) -> None:
             print(f"  SMEMBERS {rep}  -> {await redis.scard(rep)} customers")
         for pool in sorted(pools)[:3]:
             print(f"  ZRANGE {pool} 0 -1  -> {await redis.zcard(pool)} customers")
+        await _scores_and_alerts(redis, k)
     finally:
         await redis.aclose()
     try:
@@ -70,6 +71,14 @@ async def tour(settings: Settings) -> None:
                  "crmstream_duplicates_skipped_total", "crmstream_commands_rejected_total",
                  "crmstream_outputs_published_total", "crmstream_redis_batches_total"):
         print(f"  {name:42} {totals.get(name, 0):,.0f}")
+    for name in ("crmstream_churn_scored_total", "crmstream_texts_scored_total",
+                 "crmstream_model_labels_total", "crmstream_model_drifts_total"):
+        print(f"  {name:42} {totals.get(name, 0):,.0f}")
+    alerts = {k: v for k, v in totals.items() if k.startswith("crmstream_alerts_total{")}
+    print("\nAlerts by type (crm.alerts):")
+    for name, value in sorted(alerts.items()):
+        print(f"  {name:52} {value:,.0f}")
+    _model_quality(settings.web_port)
     pool = {k: v for k, v in totals.items()
             if k.startswith(("crmstream_notices_total{", "crmstream_pool_timers_fired_total{"))}
     print("\nThe shared pool (notices to reps by type, timers fired by kind):")
@@ -80,6 +89,37 @@ async def tour(settings: Settings) -> None:
         f"redis-cli HGETALL {k}customer:<id> | dead letters: "
         f"{settings.topics.dlq} | stop the worker: make stop"
     )
+
+
+async def _scores_and_alerts(redis: Redis, k: str) -> None:
+    # decode_responses=True: redis-py's types still say bytes | str.
+    riskiest = cast(list[tuple[str, float]],
+                    await redis.zrevrange(f"{k}churn:riskiest", 0, 4, withscores=True))
+    print(f"  ZREVRANGE {k}churn:riskiest 0 4 WITHSCORES  "
+          f"({await redis.zcard(f'{k}churn:riskiest')} customers scored)")
+    for customer, risk in riskiest:
+        print(f"    {customer:24} churn risk {risk:.3f}")
+    recent = cast(list[tuple[str, dict[str, str]]],
+                  await redis.xrevrange(f"{k}alerts", count=4))
+    print(f"  XREVRANGE {k}alerts + - COUNT 4  ({await redis.xlen(f'{k}alerts')} recent alerts)")
+    for _, fields in recent:
+        alert = orjson.loads(fields["payload"])
+        print(f"    [{alert['severity']:8}] {alert['customer_id']}: {alert['message']}")
+
+
+def _model_quality(port: int) -> None:
+    """The models' rolling quality, as /healthz reports it."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            models = orjson.loads(response.read()).get("models", {})
+    except OSError:
+        return
+    print("\nModels (rolling over their last 1000 labels; /healthz):")
+    for name, model in models.items():
+        q = model["rolling"]
+        print(f"  {name:9} {model['version']}: {model['learned']:,} labels learned, "
+              f"ROC AUC {q['roc_auc']:.3f}, log loss {q['log_loss']:.3f}, "
+              f"accuracy {q['accuracy']:.3f}, drifts {model['drifts']}")
 
 
 def main() -> int:

@@ -18,12 +18,18 @@ from schemas.outputs import Alert, Score
 from state.activity import epoch_day, windowed_sums
 from state.alerts import AlertRules, after_churn_score
 from state.customer import ChurnFeatures, CustomerState
-from state.features import days_since
 
 # The day tallies the model sees over 7 and 30 days (as log1p: counts and money are skewed).
 _TALLIES = ("interactions", "inbound", "tickets", "sessions", "clicks", "dwell_ms",
             "pricing_views", "cancel_views", "orders", "paid_amount", "refunds")
-_NAMES = [(f"{name}_7d", f"{name}_30d") for name in _TALLIES]
+_WEEK = tuple(f"{name}_7d" for name in _TALLIES)
+_MONTH = tuple(f"{name}_30d" for name in _TALLIES)
+CHURN_FEATURES = (
+    *_WEEK, *_MONTH, "days_since_inbound", "days_since_click", "days_since_order",
+    "days_since_paid", "days_since_follow_up", "days_in_pool", "tenure_days_log",
+    "refunds_log", "paid_total_log", "open_orders", "sentiment", "negative_run", "owned",
+    "won", "in_recycle_bin",
+)
 _NEVER_DAYS = 365.0  # "days since" a thing that never happened
 
 
@@ -42,38 +48,43 @@ class ChurnLabel:
     features: ChurnFeatures
     churned: bool
 
+    def named(self) -> dict[str, float]:
+        return dict(zip(CHURN_FEATURES, self.features, strict=True))
 
-def churn_features(s: CustomerState, now: datetime) -> ChurnFeatures:
-    """Every value is a number and every feature is always there (a scaler cannot learn the
-    spread of a feature that is present only when non-zero)."""
+
+def churn_features(s: CustomerState, now: datetime) -> list[float]:
+    """The values of ``CHURN_FEATURES``, in that order. Every one is a number and always
+    there (a scaler cannot learn the spread of a feature that is present only when
+    non-zero). Runs for most changed customers of every batch: plain arithmetic."""
     sums = windowed_sums(s.days, epoch_day(now), _TALLIES)
-    x: ChurnFeatures = {}
-    for (week, month), a, b in zip(_NAMES, sums[7], sums[30], strict=True):
-        x[week] = math.log1p(max(0.0, a))
-        x[month] = math.log1p(max(0.0, b))
-    x |= {
-        "days_since_inbound": _since(s.last_inbound_at, now),
-        "days_since_click": _since(s.last_click_at, now),
-        "days_since_order": _since(s.last_order_at, now),
-        "days_since_paid": _since(s.last_paid_at, now),
-        "days_since_follow_up": _since(s.last_follow_up_at or s.owner_since, now),
-        "days_in_pool": _since(s.pooled_since, now) if s.owner is None else 0.0,
-        "tenure_days_log": math.log1p(days_since(s.created_at, now) or 0.0),
-        "refunds_log": math.log1p(s.refunds_total),
-        "paid_total_log": math.log1p(max(0.0, s.paid_total)),
-        "open_orders": float(len(s.open_orders)),
-        "sentiment": s.sentiment if s.sentiment is not None else 0.0,
-        "negative_run": float(s.negative_run),
-        "owned": float(s.owner is not None),
-        "won": float(s.status == "won"),
-        "in_recycle_bin": float(s.status in ("frozen", "discarded")),
-    }
-    return x
+    at = now.timestamp()
+    owned = s.owner is not None
+    return [
+        *map(math.log1p, sums[7]),
+        *map(math.log1p, sums[30]),
+        _since(s.last_inbound_at, at),
+        _since(s.last_click_at, at),
+        _since(s.last_order_at, at),
+        _since(s.last_paid_at, at),
+        _since(s.last_follow_up_at or s.owner_since, at),
+        0.0 if owned else _since(s.pooled_since, at),
+        math.log1p(_since(s.created_at, at)),
+        math.log1p(s.refunds_total),
+        math.log1p(max(0.0, s.paid_total)),
+        float(len(s.open_orders)),
+        s.sentiment if s.sentiment is not None else 0.0,
+        float(s.negative_run),
+        float(owned),
+        float(s.status == "won"),
+        float(s.status in ("frozen", "discarded")),
+    ]
 
 
-def _since(then: datetime | None, now: datetime) -> float:
-    days = days_since(then, now)
-    return _NEVER_DAYS if days is None else min(days, _NEVER_DAYS)
+def _since(then: datetime | None, now: float) -> float:
+    """Days from ``then`` to the timestamp ``now``; a far, fixed value for never."""
+    if then is None:
+        return _NEVER_DAYS
+    return min(max(0.0, (now - then.timestamp()) / 86_400), _NEVER_DAYS)
 
 
 def _signals(s: CustomerState) -> tuple[object, ...]:

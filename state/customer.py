@@ -11,8 +11,9 @@ from state.activity import DayTally
 
 Status = Literal["active", "pooled", "frozen", "discarded", "won", "churned"]
 TimerKind = Literal["warning", "manager_warning", "reclaim", "churn_label"]
-# The churn model's inputs as they were at a prediction (state/churn.py).
-ChurnFeatures = dict[str, float]
+# The churn model's inputs as they were at a prediction, in the order of
+# state.churn.CHURN_FEATURES (a list, not a dict: it rides along in every write).
+ChurnFeatures = tuple[float, ...]
 
 
 class OwnershipChange(BaseModel):

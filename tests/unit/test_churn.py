@@ -11,6 +11,7 @@ from scoring.churn import ChurnModel, row_features
 from scoring.evaluate import evaluate_churn
 from state.alerts import AlertRules
 from state.churn import (
+    CHURN_FEATURES,
     ChurnRules,
     ModelVersions,
     churn_features,
@@ -33,18 +34,19 @@ def customer() -> CustomerState:
 
 def scored(s: CustomerState, risk: float, days: float = 0) -> CustomerState:
     now = T0 + timedelta(days=days)
-    return on_score(s, risk, churn_features(s, now), now, POLICY, VERSIONS).state
+    return on_score(s, risk, tuple(churn_features(s, now)), now, POLICY, VERSIONS).state
 
 
 def test_features_are_dense_numbers() -> None:
     s = on_event(customer(), click(page_type="cancel"), T0, POLICY).state
-    x = churn_features(s, T0 + timedelta(days=2))
-    assert all(type(v) is float for v in x.values())
+    values = churn_features(s, T0 + timedelta(days=2))
+    assert all(type(v) is float for v in values)
+    x = dict(zip(CHURN_FEATURES, values, strict=True))
     assert x["cancel_views_7d"] > 0
     assert x["orders_7d"] == 0.0
     assert x["days_since_click"] == pytest.approx(2.0)
     assert x["days_since_order"] == 365.0  # never: a fixed far value, never missing
-    assert set(x) == set(churn_features(customer(), T0))  # the same features every time
+    assert len(churn_features(customer(), T0)) == len(CHURN_FEATURES)  # always all of them
 
 
 @pytest.mark.parametrize(("change", "worth"), [
@@ -77,7 +79,7 @@ def test_scores_are_published_when_they_move(risks: list[float], published: list
                                             ) -> None:
     s, out = customer(), []
     for risk in risks:
-        outcome = on_score(s, risk, churn_features(s, T0), T0, POLICY, VERSIONS)
+        outcome = on_score(s, risk, tuple(churn_features(s, T0)), T0, POLICY, VERSIONS)
         s = outcome.state
         out += [e.churn_risk for e in outcome.effects if e.__class__.__name__ == "Score"]
     assert out == published
@@ -85,14 +87,14 @@ def test_scores_are_published_when_they_move(risks: list[float], published: list
 
 
 def test_a_score_carries_the_model_versions() -> None:
-    outcome = on_score(customer(), 0.3, {}, T0, POLICY, VERSIONS)
+    outcome = on_score(customer(), 0.3, (), T0, POLICY, VERSIONS)
     [score] = outcome.effects
     assert score.model_dump(include={"churn_model_version", "sentiment_model_version"}) == {
         "churn_model_version": "churn-v", "sentiment_model_version": "sentiment-v"}
 
 
 def test_a_high_risk_raises_an_alert_with_the_score() -> None:
-    outcome = on_score(customer(), 0.95, {}, T0, Policy(alerts=AlertRules()), VERSIONS)
+    outcome = on_score(customer(), 0.95, (), T0, Policy(alerts=AlertRules()), VERSIONS)
     assert sorted(e.__class__.__name__ for e in outcome.effects) == ["Alert", "Score"]
 
 
@@ -147,7 +149,7 @@ def test_a_label_does_not_hide_a_pool_deadline() -> None:
     policy = Policy(rules=rules, churn=POLICY.churn)
     pooled = new_customer("c1", "p", "C", T0)
     s = on_event(pooled, command("assign", rep_id="rep-1"), T0, policy).state
-    s = on_score(s, 0.3, {}, T0, policy, VERSIONS).state
+    s = on_score(s, 0.3, (), T0, policy, VERSIONS).state
     assert (s.timer_kind, s.deadline) == ("churn_label", T0 + timedelta(days=30))
     s = on_timer(s, T0 + HORIZON, policy).state  # the label fires first
     assert (s.timer_kind, s.timer_at) == ("reclaim", T0 + timedelta(days=30))
@@ -196,5 +198,21 @@ def test_a_score_schedules_exactly_what_the_rules_would() -> None:
     owned = on_event(new_customer("c1", "p", "C", T0), command("assign", rep_id="rep-1"), T0,
                      policy).state
     for s in (customer(), owned, scored(customer(), 0.2)):
-        after = on_score(s, 0.4, {}, T0, policy, VERSIONS).state
+        after = on_score(s, 0.4, (), T0, policy, VERSIONS).state
         assert after == scheduled(after, rules)
+
+
+def test_batch_scores_equal_river_one_at_a_time() -> None:
+    import random
+
+    rng = random.Random(3)
+    model = ChurnModel()
+    rows = [[rng.random() * rng.choice([1, 10, 100]) for _ in CHURN_FEATURES]
+            for _ in range(300)]
+    for row in rows[:200]:
+        model.learn(dict(zip(CHURN_FEATURES, row, strict=True)), rng.random() < 0.3)
+    seen, risks = model.score_rows(CHURN_FEATURES, rows)
+    assert seen[0] == [round(v, 4) for v in rows[0]]  # what is kept for the label
+    for row, risk in zip(seen, risks, strict=True):
+        assert risk == pytest.approx(
+            model.probability(dict(zip(CHURN_FEATURES, row, strict=True))), abs=1e-12)
