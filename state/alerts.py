@@ -57,7 +57,9 @@ def after_text(
     if not negative:
         return s, ()
     alerts: list[Alert] = []
-    monetary = rfm(s, now, windows(s, now))["monetary_90d"]
+    # Lifetime spend bounds the 90-day value: most customers are ruled out without summing.
+    monetary = rfm(s, now, windows(s, now))["monetary_90d"] if (
+        s.paid_total >= rules.high_value) else 0.0
     if monetary >= rules.high_value:
         s, alert = raise_alert(
             s, NEGATIVE_HIGH_VALUE, "critical",
