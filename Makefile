@@ -11,9 +11,9 @@ RUN_SECONDS ?= 150
 RUN_RATE ?= 300
 # make run's worker uses the demo pool rules: periods of seconds, so reclaims happen live.
 RUN_RULES ?= deploy/pool-rules.demo.yml
-# The demo's churn labels arrive after 20 s of silence (not 30 days), alerts repeat after
+# The demo's churn labels arrive after 45 s of silence (not 30 days), alerts repeat after
 # 5 minutes (not a day), and a customer worth 1,000 over 90 days counts as high-value.
-RUN_SCORING ?= CRMSTREAM_CHURN_LABEL_HORIZON_S=20 CRMSTREAM_CHURN_RESCORE_AFTER_S=10 \
+RUN_SCORING ?= CRMSTREAM_CHURN_LABEL_HORIZON_S=45 CRMSTREAM_CHURN_RESCORE_AFTER_S=10 \
   CRMSTREAM_ALERT_COOLDOWN_S=300 CRMSTREAM_HIGH_VALUE_MONETARY=1000
 export CRMSTREAM_STATE_DIR ?= .stack/worker
 

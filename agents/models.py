@@ -15,7 +15,7 @@ from scoring.churn import ChurnModel
 from scoring.quality import ModelQuality
 from scoring.sentiment import SentimentModel, label_of_rating
 from state.alerts import MODEL_DRIFT
-from state.churn import CHURN_FEATURES, ChurnLabel, ModelVersions
+from state.churn import CHURN_FEATURES, ChurnLabel, ModelInfo
 from state.customer import ChurnFeatures
 
 SENTIMENT = "sentiment"
@@ -32,8 +32,13 @@ class Models:
         self.quality = {SENTIMENT: ModelQuality(), CHURN: ModelQuality()}
         self.drift_cooldown = drift_cooldown
         self._drift_alerted: dict[str, datetime] = {}
-        self.versions = ModelVersions(
-            churn=churn.version if churn else "", sentiment=sentiment.version if sentiment else "")
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            churn=self.churn.version if self.churn else "",
+            sentiment=self.sentiment.version if self.sentiment else "",
+            churn_labels=self.churn.learned if self.churn else 0,
+        )
 
     def describe(self) -> dict[str, dict[str, object]]:
         """Each model's version, labels learned and rolling quality (for /healthz)."""

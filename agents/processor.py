@@ -323,11 +323,12 @@ class Processor:
             return
         due = [cid for cid, change in batch.changes.items()
                if worth_rescoring(change.before, change.after, now, self.policy.churn)]
+        info = self.models.info()
         rows = [churn_features(batch.changes[cid].after, now) for cid in due]
         features, risks = self.models.churn_risks(rows)
         for cid, x, risk in zip(due, features, risks, strict=True):
             change = batch.changes[cid]
-            outcome = on_score(change.after, risk, x, now, self.policy, self.models.versions)
+            outcome = on_score(change.after, risk, x, now, self.policy, info)
             batch.changes[cid] = Change(change.before, outcome.state, change.partition)
             effects.extend(outcome.effects)
 

@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     churn_alert_high: float = Field(default=0.7, gt=0, le=1)
     churn_alert_low: float = Field(default=0.5, ge=0, le=1)
     churn_alert_critical: float = Field(default=0.9, gt=0, le=1)
+    churn_alert_after_labels: int = Field(default=200, ge=0)
     negative_text_score: float = Field(default=-0.5, ge=-1, le=1)
     high_value_monetary: float = Field(default=5000, ge=0)
     negative_run_length: int = Field(default=3, ge=1)

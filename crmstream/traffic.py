@@ -72,7 +72,7 @@ class Traffic:
         self, topics: Topics, customers: int = 2000, reps: int = 20, seed: int = 7,
         bad_share: float = 0.005, commands_share: float = 0.02, punctual_share: float = 0.7,
         pools: tuple[str, ...] = ("default",), prefix: str = "cust",
-        leaving_share: float = 0.15, leave_chance: float = 0.03,
+        leaving_share: float = 0.15, leave_chance: float = 0.15,
     ) -> None:
         self.topics = topics
         self.rng = random.Random(seed)

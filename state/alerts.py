@@ -24,6 +24,7 @@ class AlertRules:
     churn_high: float = 0.7  # raised when the risk reaches this...
     churn_low: float = 0.5  # ...and raised again only after it fell below this
     churn_critical: float = 0.9
+    churn_after_labels: int = 200  # a churn model that learned fewer labels raises none
     negative_text: float = -0.5  # a text scoring at or below this (in [-1, 1]) is negative
     high_value: float = 5000.0  # 90-day monetary value (paid minus refunded)
     negative_run: int = 3

@@ -106,14 +106,18 @@ def worth_rescoring(
 
 
 @dataclass(frozen=True, slots=True)
-class ModelVersions:
+class ModelInfo:
+    """Which models scored (every score carries their versions), and how many labels the
+    churn model has learned (no churn alert from a model that has learned too little)."""
+
     churn: str
     sentiment: str
+    churn_labels: int = 0
 
 
 def with_risk(
     s: CustomerState, risk: float, features: ChurnFeatures, now: datetime, rules: ChurnRules,
-    alerts: AlertRules, versions: ModelVersions,
+    alerts: AlertRules, versions: ModelInfo,
 ) -> tuple[CustomerState, tuple[Score | Alert, ...]]:
     """The customer with its new churn risk. Saves the features for a label when none is
     pending (and sets the label timer when it comes before the pool timer), publishes a
@@ -135,9 +139,11 @@ def with_risk(
             churn_model_version=versions.churn, sentiment_model_version=versions.sentiment,
             at=now,
         ))
-    s, alert = after_churn_score(s.model_copy(update=update), risk, now, alerts)
-    if alert is not None:
-        effects.append(alert)
+    s = s.model_copy(update=update)
+    if versions.churn_labels >= alerts.churn_after_labels:
+        s, alert = after_churn_score(s, risk, now, alerts)
+        if alert is not None:
+            effects.append(alert)
     return s, tuple(effects)
 
 

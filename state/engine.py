@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from state.churn import ModelVersions, with_risk
+from state.churn import ModelInfo, with_risk
 from state.customer import ChurnFeatures, CustomerState
 from state.timers import fire, scheduled
 from state.transitions import NO_SIGNALS, Event, Outcome, Policy, Signals, apply
@@ -34,7 +34,7 @@ def on_timer(
 
 def on_score(
     state: CustomerState, risk: float, features: ChurnFeatures, now: datetime, policy: Policy,
-    versions: ModelVersions,
+    versions: ModelInfo,
 ) -> Outcome:
     """A new churn risk: in the state, maybe on the scores topic and as an alert, and a
     prediction saved for its label. ``with_risk`` sets the label timer itself (what

@@ -13,7 +13,7 @@ from state.alerts import AlertRules
 from state.churn import (
     CHURN_FEATURES,
     ChurnRules,
-    ModelVersions,
+    ModelInfo,
     churn_features,
     worth_rescoring,
 )
@@ -25,7 +25,7 @@ from tests.factories import T0, click, command, order
 HORIZON = timedelta(days=10)
 POLICY = Policy(churn=ChurnRules(label_horizon=HORIZON, publish_delta=0.05,
                                  rescore_after=timedelta(days=1)))
-VERSIONS = ModelVersions(churn="churn-v", sentiment="sentiment-v")
+VERSIONS = ModelInfo(churn="churn-v", sentiment="sentiment-v", churn_labels=1000)
 
 
 def customer() -> CustomerState:
@@ -93,9 +93,14 @@ def test_a_score_carries_the_model_versions() -> None:
         "churn_model_version": "churn-v", "sentiment_model_version": "sentiment-v"}
 
 
-def test_a_high_risk_raises_an_alert_with_the_score() -> None:
-    outcome = on_score(customer(), 0.95, (), T0, Policy(alerts=AlertRules()), VERSIONS)
-    assert sorted(e.__class__.__name__ for e in outcome.effects) == ["Alert", "Score"]
+@pytest.mark.parametrize(("labels", "effects"), [
+    (1000, ["Alert", "Score"]),
+    (199, ["Score"]),  # a model that has learned too little raises no alert
+])
+def test_a_high_risk_raises_an_alert_with_the_score(labels: int, effects: list[str]) -> None:
+    info = ModelInfo(churn="c", sentiment="s", churn_labels=labels)
+    outcome = on_score(customer(), 0.95, (), T0, Policy(alerts=AlertRules()), info)
+    assert sorted(e.__class__.__name__ for e in outcome.effects) == effects
 
 
 def test_the_first_prediction_is_saved_and_schedules_its_label() -> None:
