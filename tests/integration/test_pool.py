@@ -102,7 +102,7 @@ async def test_reclaims_fire_on_time_and_a_follow_up_prevents_one(
     assert 'crmstream_pool_timer_lag_seconds_count{kind="reclaim"}' in metrics
     # and the rep's inbox holds each notice once
     inbox = await redis.xrange(f"{k}inbox:rep-1")
-    ids = [entry["notice_id"] for _, entry in inbox]
+    ids = [entry["id"] for _, entry in inbox]
     assert len(ids) == len(set(ids))
     assert {n["notice_id"] for n in notices} <= set(ids)
 
