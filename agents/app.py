@@ -35,12 +35,12 @@ from scoring.churn import ChurnModel
 from scoring.sentiment import SentimentModel
 from state.alerts import AlertRules
 from state.churn import ChurnRules
-from state.inbox import InboxReader
 from state.keys import Keys
 from state.model_checkpoints import load_checkpoint, save_checkpoint
 from state.pool_rules import PoolRulesError, load_pool_rules, without_reclaims
 from state.redis_connection import connect
 from state.redis_store import RedisStore
+from state.streams import StreamReader
 from state.transitions import Policy
 
 T = TypeVar("T")
@@ -218,7 +218,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         processor.revoke(inputs_of(args[0] if args else kwargs["revoked"]))
 
-    register_views(app, processor, InboxReader(redis, keys))
+    register_views(app, processor, StreamReader(redis), keys)
     return app, processor
 
 

@@ -1,25 +1,31 @@
-"""The worker's HTTP endpoints on the Faust web server: Prometheus metrics, health, and each
-rep's notices as Server-Sent Events."""
+"""The worker's HTTP endpoints on the Faust web server: Prometheus metrics, health, each
+rep's notices and the alerts for ops as Server-Sent Events."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, cast, get_args
 
 import aiohttp.web
 import faust
+import orjson
 from aiohttp_sse import sse_response
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.processor import Processor
-from state.inbox import InboxReader
+from schemas.outputs import Severity
+from state.keys import Keys
+from state.streams import StreamReader
 
 # Redis stream ids are the SSE event ids: a client that reconnects with Last-Event-ID gets
-# exactly what it missed (as long as the capped inbox still holds it).
-NOTICES_BLOCK_MS = 5000
+# exactly what it missed (as long as the capped stream still holds it).
+STREAM_BLOCK_MS = 5000
+SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 
-def register_views(app: faust.App, processor: Processor, inbox: InboxReader) -> None:
+def register_views(app: faust.App, processor: Processor, streams: StreamReader, keys: Keys
+                   ) -> None:
     @app.page("/metrics")
     async def metrics(web: View, request: Request) -> Response:
         return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -38,13 +44,36 @@ def register_views(app: faust.App, processor: Processor, inbox: InboxReader) -> 
     async def rep_notices(web: View, request: Request, rep_id: str) -> Any:
         """``GET /reps/{rep_id}/notices``: the rep's notices, live. Without Last-Event-ID
         (or ``?since=<id>``, ``?since=0`` for the whole inbox) it starts with the next one."""
-        http = cast(aiohttp.web.Request, request)  # Faust's aiohttp driver passes its own
-        cursor = http.headers.get("Last-Event-ID") or http.query.get("since") or "$"
-        if cursor == "$":  # pin "now" to an id, so nothing between two reads is skipped
-            cursor = await inbox.newest_id(rep_id)
-        async with sse_response(http) as sse:
-            while sse.is_connected():
-                for notice_id, notice in await inbox.after(rep_id, cursor, NOTICES_BLOCK_MS):
-                    await sse.send(notice, id=notice_id, event="notice")
-                    cursor = notice_id
-        return sse
+        return await _stream_events(request, streams, keys.inbox(rep_id), "notice")
+
+    @app.page("/alerts")
+    async def alerts(web: View, request: Request) -> Any:
+        """``GET /alerts``: the alerts for ops, live, resumable like the notices;
+        ``?type=churn_risk`` (repeatable) and ``?severity=critical`` (that or higher) filter."""
+        http = cast(aiohttp.web.Request, request)
+        types = set(http.query.getall("type", []))
+        lowest = SEVERITIES.index(http.query.get("severity", "info"))
+
+        def wanted(payload: str) -> bool:
+            alert = orjson.loads(payload)
+            return (not types or alert["type"] in types) and (
+                SEVERITIES.index(alert["severity"]) >= lowest)
+
+        return await _stream_events(request, streams, keys.alerts(), "alert", wanted)
+
+
+async def _stream_events(
+    request: Request, reader: StreamReader, key: str, event: str,
+    wanted: Callable[[str], bool] = lambda payload: True,
+) -> Any:
+    http = cast(aiohttp.web.Request, request)  # Faust's aiohttp driver passes its own
+    cursor = http.headers.get("Last-Event-ID") or http.query.get("since") or "$"
+    if cursor == "$":  # pin "now" to an id, so nothing between two reads is skipped
+        cursor = await reader.newest_id(key)
+    async with sse_response(http) as sse:
+        while sse.is_connected():
+            for entry_id, payload in await reader.after(key, cursor, STREAM_BLOCK_MS):
+                if wanted(payload):
+                    await sse.send(payload, id=entry_id, event=event)
+                cursor = entry_id
+    return sse

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -114,8 +115,6 @@ class WorkerProcess:
 
     async def wait_owns_partitions(self, timeout: float = 120) -> list[int]:
         """Wait until the worker answers /healthz and owns at least one partition."""
-        import aiohttp
-
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
@@ -132,8 +131,6 @@ class WorkerProcess:
         raise AssertionError(f"worker did not take partitions in {timeout}s\n{self.tail()}")
 
     async def health(self) -> dict[str, Any]:
-        import aiohttp
-
         async with aiohttp.ClientSession() as http, http.get(
             f"http://127.0.0.1:{self.port}/healthz"
         ) as r:
@@ -141,8 +138,6 @@ class WorkerProcess:
             return body
 
     async def metrics(self) -> str:
-        import aiohttp
-
         async with aiohttp.ClientSession() as http, http.get(
             f"http://127.0.0.1:{self.port}/metrics"
         ) as r:
@@ -223,3 +218,27 @@ async def eventually(check: Callable[[], Any], timeout: float = 60, every: float
             return last
         await asyncio.sleep(every)
     raise AssertionError(f"condition not met in {timeout}s; last value: {last!r}")
+
+
+async def sse_events(port: int, path: str, want: int, headers: dict[str, str] | None = None
+                     ) -> list[tuple[str, dict[str, Any]]]:
+    """(id, JSON) of the first ``want`` Server-Sent Events of the worker's ``path``."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    event_id, data = "", ""
+    async with aiohttp.ClientSession() as http, http.get(
+        f"http://127.0.0.1:{port}{path}", headers=headers or {},
+        timeout=aiohttp.ClientTimeout(total=30),
+    ) as response:
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        async for raw in response.content:
+            line = raw.decode().rstrip("\r\n")
+            if line.startswith("id:"):
+                event_id = line[3:].strip()
+            elif line.startswith("data:"):
+                data = line[5:].strip()
+            elif not line and data:
+                events.append((event_id, orjson.loads(data)))
+                data = ""
+                if len(events) == want:
+                    break
+    return events

@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from crmstream.settings import Settings
-from tests.integration.conftest import eventually, produce, read_topic
+from tests.integration.conftest import eventually, produce, read_topic, sse_events
 
 RULES = """
 levels: [A, C]
@@ -179,39 +179,13 @@ async def test_a_killed_workers_reclaims_fire_once_after_restart(
     assert all(sum(h["reason"] == "no follow-up for 6s" for h in hs) == 1 for hs in histories)
 
 
-async def sse_events(port: int, rep: str, want: int, headers: dict[str, str] | None = None,
-                     query: str = "") -> list[tuple[str, dict[str, Any]]]:
-    """(id, notice) of the first ``want`` Server-Sent Events of the rep's notices."""
-    import aiohttp
-
-    events: list[tuple[str, dict[str, Any]]] = []
-    event_id, data = "", ""
-    async with aiohttp.ClientSession() as http, http.get(
-        f"http://127.0.0.1:{port}/reps/{rep}/notices{query}", headers=headers or {},
-        timeout=aiohttp.ClientTimeout(total=30),
-    ) as response:
-        assert response.headers["Content-Type"].startswith("text/event-stream")
-        async for raw in response.content:
-            line = raw.decode().rstrip("\r\n")
-            if line.startswith("id:"):
-                event_id = line[3:].strip()
-            elif line.startswith("data:"):
-                data = line[5:].strip()
-            elif not line and data:
-                events.append((event_id, orjson.loads(data)))
-                data = ""
-                if len(events) == want:
-                    break
-    return events
-
-
 async def test_a_reps_notices_stream_live_and_resume_from_last_event_id(
     pool_settings: Settings, redis: Redis, worker: Any
 ) -> None:
     s = pool_settings
     w = worker()
     await w.wait_owns_partitions()
-    live = asyncio.create_task(sse_events(w.port, "rep-7", want=3))
+    live = asyncio.create_task(sse_events(w.port, "/reps/rep-7/notices", want=3))
     await asyncio.sleep(1)  # connected before anything happens: this is a live push
     await produce(s, [register(s, "x1", owner="rep-7"), register(s, "x2", owner="rep-7"),
                       register(s, "x3", owner="rep-7")])
@@ -219,9 +193,10 @@ async def test_a_reps_notices_stream_live_and_resume_from_last_event_id(
     assert [n["type"] for _, n in first] == ["assigned"] * 3
     assert {n["customer_id"] for _, n in first} == {"x1", "x2", "x3"}
     # a reconnect with the id of the first event gets the two after it, not the first again
-    resumed = await sse_events(w.port, "rep-7", want=2, headers={"Last-Event-ID": first[0][0]})
+    resumed = await sse_events(w.port, "/reps/rep-7/notices", want=2,
+                               headers={"Last-Event-ID": first[0][0]})
     assert [i for i, _ in resumed] == [i for i, _ in first[1:]]
-    everything = await sse_events(w.port, "rep-7", want=3, query="?since=0")
+    everything = await sse_events(w.port, "/reps/rep-7/notices?since=0", want=3)
     assert [i for i, _ in everything] == [i for i, _ in first]
 
 

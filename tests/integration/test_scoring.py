@@ -3,6 +3,7 @@ and what it learned survives a restart through its checkpoint in Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ import orjson
 from redis.asyncio import Redis
 
 from crmstream.settings import Settings
-from tests.integration.conftest import eventually, produce, read_topic
+from tests.integration.conftest import eventually, produce, read_topic, sse_events
 
 
 async def test_the_sentiment_model_learns_and_comes_back_after_a_restart(
@@ -62,6 +63,9 @@ async def test_churn_scores_labels_and_alerts_flow_end_to_end(
     topic = {"clicks": t.clicks, "interactions": t.interactions, "commands": t.commands}
     first = worker("first")
     await first.wait_owns_partitions()
+    watching = asyncio.ensure_future(
+        sse_events(first.port, "/alerts?type=negative_run&severity=warning", want=1))
+    await asyncio.sleep(1)  # ops are watching before anything happens: a live push
 
     angry = [("interactions", "angry", orjson.dumps({
         "event_id": f"angry-{n}", "customer_id": "angry", "occurred_at": _now(),
@@ -93,6 +97,11 @@ async def test_churn_scores_labels_and_alerts_flow_end_to_end(
     [alert] = await read_topic(settings, t.alerts, expect=1,
                                where=lambda a: a["type"] == "negative_run")
     assert (alert["customer_id"], alert["severity"]) == ("angry", "warning")
+    [(_, pushed)] = await watching
+    assert pushed == alert
+    [(_, replayed)] = await sse_events(first.port, "/alerts?since=0&type=negative_run",
+                                       want=1)
+    assert replayed == alert  # a client that connects later gets it from the stream
     recent = await redis.xrange(f"{k}alerts")
     assert [orjson.loads(fields["payload"])["alert_id"] for _, fields in recent
             if orjson.loads(fields["payload"])["type"] == "negative_run"] == [alert["alert_id"]]
