@@ -71,9 +71,10 @@ test-unit: install  ## the pure tests only (no services)
 test-integration: stack-up  ## the tests against the real Kafka and Redis
 	$(BIN)/pytest -q tests/integration
 
-lint: install  ## ruff and mypy --strict
+lint: install  ## ruff, mypy --strict, and promtool on the Prometheus alerting rules
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	deploy/check_alert_rules.sh
 
 typecheck: install
 	$(BIN)/mypy

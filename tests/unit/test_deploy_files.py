@@ -35,3 +35,29 @@ def test_the_image_copies_every_package_the_project_ships() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("crmstream", "agents", "schemas", "state", "scoring"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_prometheus_rules_use_only_metrics_the_worker_exports() -> None:
+    import re
+
+    from prometheus_client import REGISTRY
+
+    import agents.metrics  # noqa: F401 - registers the worker's metrics
+    import state.redis_store  # noqa: F401 - and the store's
+
+    exported = {
+        sample_name
+        for family in REGISTRY.collect() if family.name.startswith("crmstream")
+        for sample_name in (family.name, f"{family.name}_total", f"{family.name}_bucket",
+                            f"{family.name}_count", f"{family.name}_sum")
+    }
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/rules.yml").read_text())
+    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    used = {name for expr in exprs for name in re.findall(r"crmstream_[a-z_]+", expr)}
+    assert used, "the rules watch no crmstream metric"
+    assert used <= exported, f"unknown metrics: {sorted(used - exported)}"
+    compose_service = compose()["services"]["prometheus"]
+    mounted = {v.split(":")[0] for v in compose_service["volumes"]}
+    assert {"./deploy/prometheus/prometheus.yml", "./deploy/prometheus/rules.yml"} == mounted
+    for path in mounted:
+        assert (ROOT / path).exists()
