@@ -106,6 +106,7 @@ def load_policy(settings: Settings) -> Policy:
         churn_high=settings.churn_alert_high, churn_low=settings.churn_alert_low,
         churn_critical=settings.churn_alert_critical,
         churn_after_labels=settings.churn_alert_after_labels,
+        churn_min_roc_auc=settings.churn_alert_min_roc_auc,
         negative_text=settings.negative_text_score, high_value=settings.high_value_monetary,
         negative_run=settings.negative_run_length,
         cooldown=timedelta(seconds=settings.alert_cooldown_s),

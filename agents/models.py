@@ -38,6 +38,7 @@ class Models:
             churn=self.churn.version if self.churn else "",
             sentiment=self.sentiment.version if self.sentiment else "",
             churn_labels=self.churn.learned if self.churn else 0,
+            churn_roc_auc=self.quality[CHURN].snapshot().roc_auc,
         )
 
     def describe(self) -> dict[str, dict[str, object]]:

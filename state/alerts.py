@@ -24,7 +24,10 @@ class AlertRules:
     churn_high: float = 0.7  # raised when the risk reaches this...
     churn_low: float = 0.5  # ...and raised again only after it fell below this
     churn_critical: float = 0.9
-    churn_after_labels: int = 200  # a churn model that learned fewer labels raises none
+    # Only a churn model that has proved itself raises alerts: enough labels learned, and a
+    # rolling ROC AUC at least this good (a young model scores wildly).
+    churn_after_labels: int = 1000
+    churn_min_roc_auc: float = 0.7
     negative_text: float = -0.5  # a text scoring at or below this (in [-1, 1]) is negative
     high_value: float = 5000.0  # 90-day monetary value (paid minus refunded)
     negative_run: int = 3

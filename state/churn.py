@@ -30,7 +30,6 @@ CHURN_FEATURES = (
     "refunds_log", "paid_total_log", "open_orders", "sentiment", "negative_run", "owned",
     "won", "in_recycle_bin",
 )
-_NEVER_DAYS = 365.0  # "days since" a thing that never happened
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +58,19 @@ def churn_features(s: CustomerState, now: datetime) -> list[float]:
     sums = windowed_sums(s.days, epoch_day(now), _TALLIES)
     at = now.timestamp()
     owned = s.owner is not None
+    tenure = _days(s.created_at, at, 0.0)
     return [
         *map(math.log1p, sums[7]),
         *map(math.log1p, sums[30]),
-        _since(s.last_inbound_at, at),
-        _since(s.last_click_at, at),
-        _since(s.last_order_at, at),
-        _since(s.last_paid_at, at),
-        _since(s.last_follow_up_at or s.owner_since, at),
-        0.0 if owned else _since(s.pooled_since, at),
-        math.log1p(_since(s.created_at, at)),
+        # log1p of days since, or of the tenure when it never happened: a customer seen an
+        # hour ago who never ordered is as "fresh" as its first hour, not 365 days away.
+        math.log1p(_days(s.last_inbound_at, at, tenure)),
+        math.log1p(_days(s.last_click_at, at, tenure)),
+        math.log1p(_days(s.last_order_at, at, tenure)),
+        math.log1p(_days(s.last_paid_at, at, tenure)),
+        math.log1p(_days(s.last_follow_up_at or s.owner_since, at, tenure)),
+        0.0 if owned else math.log1p(_days(s.pooled_since, at, tenure)),
+        math.log1p(tenure),
         math.log1p(s.refunds_total),
         math.log1p(max(0.0, s.paid_total)),
         float(len(s.open_orders)),
@@ -80,11 +82,11 @@ def churn_features(s: CustomerState, now: datetime) -> list[float]:
     ]
 
 
-def _since(then: datetime | None, now: float) -> float:
-    """Days from ``then`` to the timestamp ``now``; a far, fixed value for never."""
+def _days(then: datetime | None, now: float, never: float) -> float:
+    """Days from ``then`` to the timestamp ``now``, or ``never``."""
     if then is None:
-        return _NEVER_DAYS
-    return min(max(0.0, (now - then.timestamp()) / 86_400), _NEVER_DAYS)
+        return never
+    return max(0.0, (now - then.timestamp()) / 86_400)
 
 
 def _signals(s: CustomerState) -> tuple[object, ...]:
@@ -107,12 +109,13 @@ def worth_rescoring(
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """Which models scored (every score carries their versions), and how many labels the
-    churn model has learned (no churn alert from a model that has learned too little)."""
+    """Which models scored (every score carries their versions), and how far the churn
+    model has come (no churn alert from a model that has not proved itself yet)."""
 
     churn: str
     sentiment: str
     churn_labels: int = 0
+    churn_roc_auc: float = 0.0
 
 
 def with_risk(
@@ -120,12 +123,16 @@ def with_risk(
     alerts: AlertRules, versions: ModelInfo,
 ) -> tuple[CustomerState, tuple[Score | Alert, ...]]:
     """The customer with its new churn risk. Saves the features for a label when none is
-    pending (and sets the label timer when it comes before the pool timer), publishes a
+    pending and the customer has been active (and sets the label timer when it comes
+    before the pool timer), publishes a
     score when it moved enough, and raises the churn alert. One copy of the state: this
     runs for most changed customers of every batch."""
     rounded = round(risk, 4)
     update: dict[str, object] = {"churn_risk": rounded, "churn_scored_at": now}
-    if s.label_features is None:
+    # Churn is an active customer going silent: a customer that never did anything itself
+    # (registered, assigned) gives no example to learn from, and its features at that
+    # point (all "never") would teach the model nothing about the customers it scores.
+    if s.label_features is None and last_activity(s) is not None:
         due = now + rules.label_horizon
         update |= {"label_features": features, "label_from": now, "label_due": due}
         if s.timer_at is None or due < s.timer_at:  # a pending label has no timer yet
@@ -140,7 +147,8 @@ def with_risk(
             at=now,
         ))
     s = s.model_copy(update=update)
-    if versions.churn_labels >= alerts.churn_after_labels:
+    if (versions.churn_labels >= alerts.churn_after_labels
+            and versions.churn_roc_auc >= alerts.churn_min_roc_auc):
         s, alert = after_churn_score(s, risk, now, alerts)
         if alert is not None:
             effects.append(alert)

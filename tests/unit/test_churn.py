@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,11 +26,17 @@ from tests.factories import T0, click, command, order
 HORIZON = timedelta(days=10)
 POLICY = Policy(churn=ChurnRules(label_horizon=HORIZON, publish_delta=0.05,
                                  rescore_after=timedelta(days=1)))
-VERSIONS = ModelInfo(churn="churn-v", sentiment="sentiment-v", churn_labels=1000)
+VERSIONS = ModelInfo(churn="churn-v", sentiment="sentiment-v", churn_labels=1000,
+                     churn_roc_auc=0.9)
 
 
 def customer() -> CustomerState:
     return new_customer("c1", "default", "C", T0)
+
+
+def active() -> CustomerState:
+    """A customer that did something itself (a click): only those can churn."""
+    return on_event(customer(), click(occurred_at=T0), T0, POLICY).state
 
 
 def scored(s: CustomerState, risk: float, days: float = 0) -> CustomerState:
@@ -44,8 +51,8 @@ def test_features_are_dense_numbers() -> None:
     x = dict(zip(CHURN_FEATURES, values, strict=True))
     assert x["cancel_views_7d"] > 0
     assert x["orders_7d"] == 0.0
-    assert x["days_since_click"] == pytest.approx(2.0)
-    assert x["days_since_order"] == 365.0  # never: a fixed far value, never missing
+    assert x["days_since_click"] == pytest.approx(math.log1p(2.0))
+    assert x["days_since_order"] == x["tenure_days_log"]  # never: as old as the customer
     assert len(churn_features(customer(), T0)) == len(CHURN_FEATURES)  # always all of them
 
 
@@ -93,18 +100,20 @@ def test_a_score_carries_the_model_versions() -> None:
         "churn_model_version": "churn-v", "sentiment_model_version": "sentiment-v"}
 
 
-@pytest.mark.parametrize(("labels", "effects"), [
-    (1000, ["Alert", "Score"]),
-    (199, ["Score"]),  # a model that has learned too little raises no alert
+@pytest.mark.parametrize(("labels", "roc_auc", "effects"), [
+    (1000, 0.8, ["Alert", "Score"]),
+    (999, 0.8, ["Score"]),  # a model that has learned too little raises no alert
+    (5000, 0.65, ["Score"]),  # nor one that does not rank churners well yet
 ])
-def test_a_high_risk_raises_an_alert_with_the_score(labels: int, effects: list[str]) -> None:
-    info = ModelInfo(churn="c", sentiment="s", churn_labels=labels)
+def test_a_high_risk_raises_an_alert_with_the_score(labels: int, roc_auc: float,
+                                                    effects: list[str]) -> None:
+    info = ModelInfo(churn="c", sentiment="s", churn_labels=labels, churn_roc_auc=roc_auc)
     outcome = on_score(customer(), 0.95, (), T0, Policy(alerts=AlertRules()), info)
     assert sorted(e.__class__.__name__ for e in outcome.effects) == effects
 
 
 def test_the_first_prediction_is_saved_and_schedules_its_label() -> None:
-    s = scored(customer(), 0.3)
+    s = scored(active(), 0.3)
     assert s.label_features is not None
     assert s.label_due == T0 + HORIZON
     assert (s.timer_kind, s.timer_at) == ("churn_label", T0 + HORIZON)
@@ -134,8 +143,15 @@ def test_the_horizon_labels_the_saved_prediction(activity_day: int | None, churn
     assert outcome.state.timer_kind is None
 
 
-def test_mark_churned_is_a_positive_label_at_once() -> None:
+def test_a_customer_that_never_did_anything_gives_no_label() -> None:
     s = scored(customer(), 0.3)
+    assert s.churn_risk == 0.3
+    assert s.label_features is None
+    assert s.timer_kind is None
+
+
+def test_mark_churned_is_a_positive_label_at_once() -> None:
+    s = scored(active(), 0.3)
     outcome = on_event(s, command("mark_churned"), T0 + timedelta(days=1), POLICY)
     assert outcome.label is not None
     assert outcome.label.churned
@@ -154,6 +170,7 @@ def test_a_label_does_not_hide_a_pool_deadline() -> None:
     policy = Policy(rules=rules, churn=POLICY.churn)
     pooled = new_customer("c1", "p", "C", T0)
     s = on_event(pooled, command("assign", rep_id="rep-1"), T0, policy).state
+    s = on_event(s, click(occurred_at=T0), T0, policy).state
     s = on_score(s, 0.3, (), T0, policy, VERSIONS).state
     assert (s.timer_kind, s.deadline) == ("churn_label", T0 + timedelta(days=30))
     s = on_timer(s, T0 + HORIZON, policy).state  # the label fires first
@@ -202,7 +219,7 @@ def test_a_score_schedules_exactly_what_the_rules_would() -> None:
     policy = Policy(rules=rules, churn=POLICY.churn)
     owned = on_event(new_customer("c1", "p", "C", T0), command("assign", rep_id="rep-1"), T0,
                      policy).state
-    for s in (customer(), owned, scored(customer(), 0.2)):
+    for s in (customer(), active(), owned, scored(active(), 0.2)):
         after = on_score(s, 0.4, (), T0, policy, VERSIONS).state
         assert after == scheduled(after, rules)
 
