@@ -20,6 +20,7 @@ from state.churn import (
 )
 from state.customer import CustomerState, new_customer
 from state.engine import on_event, on_score, on_timer
+from state.pool_rules import PoolRules
 from state.transitions import Policy
 from tests.factories import T0, click, command, order
 
@@ -159,17 +160,24 @@ def test_mark_churned_is_a_positive_label_at_once() -> None:
     assert outcome.state.label_due is None
 
 
-def test_a_label_does_not_hide_a_pool_deadline() -> None:
-    from state.pool_rules import PoolRules
-
+def reclaiming_after(period: str) -> Policy:
+    """One pool "p" that reclaims a customer after ``period`` without a follow-up."""
     rules = PoolRules.model_validate({
         "levels": ["C"], "default_pool": "p",
         "pools": [{"id": "p", "name": "P", "rules": [
-            {"type": "no_follow_up", "periods": {"C": "30d"}}]}],
+            {"type": "no_follow_up", "periods": {"C": period}}]}],
     })
-    policy = Policy(rules=rules, churn=POLICY.churn)
-    pooled = new_customer("c1", "p", "C", T0)
-    s = on_event(pooled, command("assign", rep_id="rep-1"), T0, policy).state
+    return Policy(rules=rules, churn=POLICY.churn)
+
+
+def owned_in_p(policy: Policy) -> CustomerState:
+    return on_event(new_customer("c1", "p", "C", T0), command("assign", rep_id="rep-1"), T0,
+                    policy).state
+
+
+def test_a_label_does_not_hide_a_pool_deadline() -> None:
+    policy = reclaiming_after("30d")
+    s = owned_in_p(policy)
     s = on_event(s, click(occurred_at=T0), T0, policy).state
     s = on_score(s, 0.3, (), T0, policy, VERSIONS).state
     assert (s.timer_kind, s.deadline) == ("churn_label", T0 + timedelta(days=30))
@@ -208,20 +216,12 @@ def test_evaluate_churn_learns_a_signal(tmp_path: Path) -> None:
 
 
 def test_a_score_schedules_exactly_what_the_rules_would() -> None:
-    from state.pool_rules import PoolRules
     from state.timers import scheduled
 
-    rules = PoolRules.model_validate({
-        "levels": ["C"], "default_pool": "p",
-        "pools": [{"id": "p", "name": "P", "rules": [
-            {"type": "no_follow_up", "periods": {"C": "5d"}}]}],
-    })
-    policy = Policy(rules=rules, churn=POLICY.churn)
-    owned = on_event(new_customer("c1", "p", "C", T0), command("assign", rep_id="rep-1"), T0,
-                     policy).state
-    for s in (customer(), active(), owned, scored(active(), 0.2)):
+    policy = reclaiming_after("5d")
+    for s in (customer(), active(), owned_in_p(policy), scored(active(), 0.2)):
         after = on_score(s, 0.4, (), T0, policy, VERSIONS).state
-        assert after == scheduled(after, rules)
+        assert after == scheduled(after, policy.rules)
 
 
 def test_batch_scores_equal_river_one_at_a_time() -> None:
