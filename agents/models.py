@@ -82,6 +82,10 @@ class Models:
     def learn_churn(self, label: ChurnLabel, now: datetime) -> Alert | None:
         if self.churn is None:
             return None
+        if len(label.features) != len(CHURN_FEATURES):
+            # Saved by a worker with another feature layout: meaningless to this model.
+            metrics.MODEL_LABELS.labels(CHURN, "skipped").inc()
+            return None
         x = label.named()  # the numbers the prediction saw (state/churn.py)
         drift = self._judge(CHURN, label.churned, self.churn.probability(x), now)
         self.churn.learn(x, label.churned)

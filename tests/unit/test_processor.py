@@ -319,3 +319,14 @@ async def test_alerts_are_published_and_kept_in_the_store() -> None:
     assert [a.alert_id for a in store.alerts] == [alert["alert_id"]]
     await processor.process(records)  # a replay adds nothing
     assert len(store.alerts) == 1
+
+
+def test_a_label_saved_with_another_feature_layout_is_skipped_not_a_failure() -> None:
+    from agents.models import Models
+    from scoring.churn import ChurnModel
+    from state.churn import ChurnLabel
+
+    models = Models(None, ChurnModel())
+    assert models.learn_churn(ChurnLabel("c1", (0.1, 0.2), churned=True), T0) is None
+    assert models.churn is not None
+    assert models.churn.learned == 0
