@@ -51,6 +51,9 @@ TIMER_LAG = Histogram(
     ["kind"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 10, 60),
 )
+TIMER_ERRORS = Counter(
+    "crmstream_pool_timer_errors_total", "Timers that failed to apply (a bug; retried later)"
+)
 NOTICES = Counter("crmstream_notices_total", "Notices sent to reps", ["type"])
 GC_PAUSE = Histogram(
     "crmstream_gc_pause_seconds", "Garbage-collection pauses of the worker", ["generation"],

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_POLICY = Policy()
 TIMERS_PER_TICK = 2000
+TIMER_RETRY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +234,13 @@ class Processor:
             if state is None:
                 batch.reschedule[cid] = (partition, None)
                 continue
-            outcome = on_timer(state, now, self.policy, pick(state))
+            try:
+                outcome = on_timer(state, now, self.policy, pick(state))
+            except Exception:  # a bug must not stop the clock for every other customer
+                log.exception("timer of %s failed; retrying in %s", cid, TIMER_RETRY)
+                metrics.TIMER_ERRORS.inc()
+                batch.reschedule[cid] = (partition, now + TIMER_RETRY)
+                continue
             if not outcome.changed:  # stale: a follow-up or a claim moved the clock
                 batch.reschedule[cid] = (partition, state.timer_at)
                 continue

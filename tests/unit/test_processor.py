@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import orjson
+import pytest
 
 from agents.processor import Outgoing, Processor, Record
 from crmstream.clock import ManualClock
@@ -330,3 +332,24 @@ def test_a_label_saved_with_another_feature_layout_is_skipped_not_a_failure() ->
     assert models.learn_churn(ChurnLabel("c1", (0.1, 0.2), churned=True), T0) is None
     assert models.churn is not None
     assert models.churn.learned == 0
+
+
+async def test_a_timer_that_fails_is_retried_later_and_the_others_still_fire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import agents.processor as processor_module
+    from state.engine import on_timer
+
+    processor, store, _, clock = pool_processor()
+    await processor.process([registered()])
+    clock.advance(41)  # the warning is due
+
+    def broken(state: Any, *args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(processor_module, "on_timer", broken)
+    assert (await processor.tick()).applied == 0
+    assert store.timers[0]["c1"] == clock.now() + processor_module.TIMER_RETRY
+    monkeypatch.setattr(processor_module, "on_timer", on_timer)
+    clock.advance(61)
+    assert (await processor.tick()).applied == 1  # fixed: it fires on the retry
