@@ -78,6 +78,10 @@ def watch_gc_pauses() -> None:
 
     gc.callbacks.append(on_gc)
 TEXTS_SCORED = Counter("crmstream_texts_scored_total", "Interaction texts given a sentiment")
+SCORING_ERRORS = Counter(
+    "crmstream_scoring_errors_total",
+    "Scoring that raised (a bug): the events were applied without the score", ["model"],
+)
 CHURN_SCORED = Counter("crmstream_churn_scored_total", "Customers given a new churn risk")
 MODEL_LABELS = Counter(
     "crmstream_model_labels_total",

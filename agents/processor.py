@@ -314,13 +314,24 @@ class Processor:
             return None
         if state is not None and event.event_id in state.recent_event_ids:
             return None  # a duplicate: neither scored nor learned twice
-        score, drift = self.models.text(event.text, event.rating, now)
+        try:
+            score, drift = self.models.text(event.text, event.rating, now)
+        except Exception:
+            _scoring_failed("sentiment")
+            return None
         if drift is not None:
             effects.append(drift)
         return score
 
     def _learn(self, label: ChurnLabel | None, effects: list[Effect], now: datetime) -> None:
-        if label is not None and (drift := self.models.learn_churn(label, now)) is not None:
+        if label is None:
+            return
+        try:
+            drift = self.models.learn_churn(label, now)
+        except Exception:
+            _scoring_failed("churn_learning")
+            return
+        if drift is not None:
             effects.append(drift)
 
     def _score_churn(self, batch: BatchWrite, effects: list[Effect], now: datetime) -> None:
@@ -328,16 +339,24 @@ class Processor:
         all of them in one call to the model."""
         if self.models.churn is None:
             return
+        try:
+            scored = self._churn_outcomes(batch, now)
+        except Exception:
+            _scoring_failed("churn")
+            return
+        for cid, outcome in scored:
+            change = batch.changes[cid]
+            batch.changes[cid] = Change(change.before, outcome.state, change.partition)
+            effects.extend(outcome.effects)
+
+    def _churn_outcomes(self, batch: BatchWrite, now: datetime) -> list[tuple[str, Outcome]]:
         due = [cid for cid, change in batch.changes.items()
                if worth_rescoring(change.before, change.after, now, self.policy.churn)]
         info = self.models.info()
         rows = [churn_features(batch.changes[cid].after, now) for cid in due]
         features, risks = self.models.churn_risks(rows)
-        for cid, x, risk in zip(due, features, risks, strict=True):
-            change = batch.changes[cid]
-            outcome = on_score(change.after, risk, x, now, self.policy, info)
-            batch.changes[cid] = Change(change.before, outcome.state, change.partition)
-            effects.extend(outcome.effects)
+        return [(cid, on_score(batch.changes[cid].after, risk, x, now, self.policy, info))
+                for cid, x, risk in zip(due, features, risks, strict=True)]
 
     async def _assigner(
         self, states: dict[str, CustomerState], now: datetime
@@ -478,6 +497,13 @@ class Processor:
             metrics.EVENTS_PROCESSED.labels(topic).inc(count)
         for topic, count in Counter(output.topic for output in result.outputs).items():
             metrics.OUTPUTS.labels(topic).inc(count)
+
+
+def _scoring_failed(what: str) -> None:
+    """Scoring is never a reason to lose or dead-letter an event: the state is applied
+    without the score, the bug is logged and counted."""
+    log.exception("scoring failed (%s); applying the events without it", what)
+    metrics.SCORING_ERRORS.labels(what).inc()
 
 
 def _without_partitions(batch: BatchWrite, gone: set[int]) -> None:

@@ -353,3 +353,27 @@ async def test_a_timer_that_fails_is_retried_later_and_the_others_still_fire(
     monkeypatch.setattr(processor_module, "on_timer", on_timer)
     clock.advance(61)
     assert (await processor.tick()).applied == 1  # fixed: it fires on the retry
+
+
+async def test_a_scoring_bug_loses_no_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents.models import Models
+    from scoring.churn import ChurnModel
+    from scoring.sentiment import SentimentModel
+
+    models = Models(SentimentModel(), ChurnModel())
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(models, "text", broken)
+    monkeypatch.setattr(models, "churn_risks", broken)
+    store, sink = MemoryStore(), ListSink()
+    processor = Processor(store, sink, TOPICS, ManualClock(T0), retry_delay_s=0,
+                          models=models)
+    said = interaction("c1", event_id="said", text="太差了", direction="inbound")
+    result = await processor.process(
+        [*clicks("c1", 2), Record(TOPICS.interactions, 0, 0, b"c1", as_json(said))])
+    assert result.applied == 3
+    assert sink.on(TOPICS.dlq) == []
+    assert store.customers["c1"].version == 3
+    assert store.customers["c1"].churn_risk is None  # no score, nothing lost
