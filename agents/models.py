@@ -32,6 +32,16 @@ class Models:
         self.quality = {SENTIMENT: ModelQuality(), CHURN: ModelQuality()}
         self.drift_cooldown = drift_cooldown
         self._drift_alerted: dict[str, datetime] = {}
+        # The rolling metrics are read when Prometheus scrapes, not recomputed per label.
+        for name, model in ((SENTIMENT, sentiment), (CHURN, churn)):
+            if model is not None:
+                self._export_quality(name, self.quality[name])
+
+    @staticmethod
+    def _export_quality(name: str, quality: ModelQuality) -> None:
+        metrics.MODEL_ROC_AUC.labels(name).set_function(lambda: quality.snapshot().roc_auc)
+        metrics.MODEL_LOG_LOSS.labels(name).set_function(lambda: quality.snapshot().log_loss)
+        metrics.MODEL_ACCURACY.labels(name).set_function(lambda: quality.snapshot().accuracy)
 
     def info(self) -> ModelInfo:
         return ModelInfo(
@@ -94,13 +104,9 @@ class Models:
 
     def _judge(self, model: str, truth: bool, p_true: float, now: datetime) -> Alert | None:
         quality = self.quality[model]
-        drifted = quality.update(truth, p_true)
-        snapshot = quality.snapshot()
-        metrics.MODEL_ROC_AUC.labels(model).set(snapshot.roc_auc)
-        metrics.MODEL_LOG_LOSS.labels(model).set(snapshot.log_loss)
-        metrics.MODEL_ACCURACY.labels(model).set(snapshot.accuracy)
-        if not drifted:
+        if not quality.update(truth, p_true):
             return None
+        snapshot = quality.snapshot()
         metrics.MODEL_DRIFTS.labels(model).inc()
         last = self._drift_alerted.get(model)
         if last is not None and now - last < self.drift_cooldown:

@@ -298,6 +298,10 @@ async def test_churn_is_scored_once_per_batch_and_learns_from_its_labels() -> No
     assert models.churn is not None
     assert models.churn.learned == 2
     assert models.quality[CHURN].labels == 2
+    from prometheus_client import REGISTRY
+
+    accuracy = REGISTRY.get_sample_value("crmstream_model_accuracy", {"model": CHURN})
+    assert accuracy == models.quality[CHURN].snapshot().accuracy  # read at scrape time
     assert store.customers["c1"].label_features is None
     assert store.timers[0] == {}  # nothing left to fire
 
