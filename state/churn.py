@@ -98,8 +98,9 @@ def worth_rescoring(
     before: CustomerState | None, after: CustomerState, now: datetime, rules: ChurnRules
 ) -> bool:
     """A meaningful change: never scored, a stale score, or something the risk depends on
-    moved (status, owner, an interaction, an order, a refund, a new browsing session). A
-    click inside the same session is not worth a new score on its own."""
+    moved (status, owner, pool, an interaction, an order, a payment, a refund, a new
+    browsing session, the run of negative texts). A click inside the same session is not
+    worth a new score on its own; a churned customer is not scored any more."""
     if after.status == "churned":
         return False
     if after.churn_scored_at is None or now - after.churn_scored_at >= rules.rescore_after:
@@ -124,9 +125,9 @@ def with_risk(
 ) -> tuple[CustomerState, tuple[Score | Alert, ...]]:
     """The customer with its new churn risk. Saves the features for a label when none is
     pending and the customer has been active (and sets the label timer when it comes
-    before the pool timer), publishes a
-    score when it moved enough, and raises the churn alert. One copy of the state: this
-    runs for most changed customers of every batch."""
+    before the pool timer), publishes a score when it moved enough, and raises the churn
+    alert once the model has proved itself. One copy of the state: this runs for most
+    changed customers of every batch."""
     rounded = round(risk, 4)
     update: dict[str, object] = {"churn_risk": rounded, "churn_scored_at": now}
     # Churn is an active customer going silent: a customer that never did anything itself
