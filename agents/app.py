@@ -125,21 +125,20 @@ def load_models(settings: Settings, keys: Keys) -> Models:
     if not settings.scoring:
         return Models(None, None)
     url = settings.redis_url.get_secret_value()
-    saved = load_checkpoint(url, keys, SENTIMENT, sentiment.VERSION)
-    if saved is None:
-        log.info("sentiment: no checkpoint of %s; starting from the shipped prior",
-                 sentiment.VERSION)
-        text_model = SentimentModel.with_prior()
-    else:
-        log.info("sentiment: checkpoint of %s loaded (%d texts learned)", sentiment.VERSION,
-                 saved[1])
-        text_model = SentimentModel(*saved)
-    saved = load_checkpoint(url, keys, CHURN, churn.VERSION)
-    log.info("churn: %s", f"checkpoint of {churn.VERSION} loaded ({saved[1]} labels learned)"
-             if saved else f"no checkpoint of {churn.VERSION}; starting empty")
-    churn_model = ChurnModel(*saved) if saved else ChurnModel()
-    return Models(text_model, churn_model,
-                  drift_cooldown=timedelta(seconds=settings.drift_alert_cooldown_s))
+
+    def restored(name: str, version: str) -> tuple[Any, int] | None:
+        saved = load_checkpoint(url, keys, name, version)
+        log.info("%s: %s", name, f"checkpoint of {version} loaded ({saved[1]} labels learned)"
+                 if saved else f"no checkpoint of {version}; starting fresh")
+        return saved
+
+    text = restored(SENTIMENT, sentiment.VERSION)
+    trained = restored(CHURN, churn.VERSION)
+    return Models(
+        SentimentModel(*text) if text else SentimentModel.with_prior(),
+        ChurnModel(*trained) if trained else ChurnModel(),
+        drift_cooldown=timedelta(seconds=settings.drift_alert_cooldown_s),
+    )
 
 
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
@@ -252,12 +251,11 @@ def _housekeeping(app: faust.App, settings: Settings, processor: Processor, redi
         gc.collect()
 
     models = processor.models
-    saved = {SENTIMENT: models.sentiment.learned if models.sentiment else 0,
-             CHURN: models.churn.learned if models.churn else 0}
+    saved = {name: model.learned for name, model in models.present()}
 
     async def checkpoint_models() -> None:
-        for name, model in ((SENTIMENT, models.sentiment), (CHURN, models.churn)):
-            if model is None or model.learned == saved[name]:
+        for name, model in models.present():
+            if model.learned == saved[name]:
                 continue
             size = await save_checkpoint(redis, keys, name, model.version, model.model,
                                          model.learned)

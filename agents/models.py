@@ -7,13 +7,14 @@ at most once per cooldown per model.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from agents import metrics
 from schemas.outputs import Alert
 from scoring.churn import ChurnModel
 from scoring.quality import ModelQuality
-from scoring.sentiment import SentimentModel, label_of_rating
+from scoring.sentiment import SentimentModel, label_of_rating, score_of
 from state.alerts import MODEL_DRIFT
 from state.churn import CHURN_FEATURES, ChurnLabel, ModelInfo
 from state.customer import ChurnFeatures
@@ -33,9 +34,15 @@ class Models:
         self.drift_cooldown = drift_cooldown
         self._drift_alerted: dict[str, datetime] = {}
         # The rolling metrics are read when Prometheus scrapes, not recomputed per label.
-        for name, model in ((SENTIMENT, sentiment), (CHURN, churn)):
-            if model is not None:
-                self._export_quality(name, self.quality[name])
+        for name, _ in self.present():
+            self._export_quality(name, self.quality[name])
+
+    def present(self) -> Iterator[tuple[str, SentimentModel | ChurnModel]]:
+        """(name, model) of each model the worker runs."""
+        if self.sentiment is not None:
+            yield SENTIMENT, self.sentiment
+        if self.churn is not None:
+            yield CHURN, self.churn
 
     @staticmethod
     def _export_quality(name: str, quality: ModelQuality) -> None:
@@ -54,13 +61,12 @@ class Models:
     def describe(self) -> dict[str, dict[str, object]]:
         """Each model's version, labels learned and rolling quality (for /healthz)."""
         out: dict[str, dict[str, object]] = {}
-        for name, model in ((SENTIMENT, self.sentiment), (CHURN, self.churn)):
-            if model is not None:
-                q = self.quality[name].snapshot()
-                out[name] = {"version": model.version, "learned": model.learned,
-                             "rolling": {"labels": q.labels, "roc_auc": q.roc_auc,
-                                         "log_loss": q.log_loss, "accuracy": q.accuracy},
-                             "drifts": self.quality[name].drifts}
+        for name, model in self.present():
+            q = self.quality[name].snapshot()
+            out[name] = {"version": model.version, "learned": model.learned,
+                         "rolling": {"labels": q.labels, "roc_auc": q.roc_auc,
+                                     "log_loss": q.log_loss, "accuracy": q.accuracy},
+                         "drifts": self.quality[name].drifts}
         return out
 
     def text(self, text: str, rating: int | None, now: datetime
@@ -77,7 +83,7 @@ class Models:
             drift = self._judge(SENTIMENT, label, p_positive, now)
             self.sentiment.learn(x, label)
             metrics.MODEL_LABELS.labels(SENTIMENT, "positive" if label else "negative").inc()
-        return 2.0 * p_positive - 1.0, drift
+        return score_of(p_positive), drift
 
     def churn_risks(self, rows: list[list[float]]
                     ) -> tuple[list[ChurnFeatures], list[float]]:

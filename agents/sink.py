@@ -44,22 +44,28 @@ class KafkaSink:
     async def publish(self, messages: Sequence[Outgoing]) -> None:
         """Send all messages and return once Kafka has acknowledged every one."""
         out = self._producer or await self.start()
+        partitions = {topic: await self._partitions_of(out, topic)
+                      for topic in {m.topic for m in messages}}
         batches: dict[tuple[str, int], Any] = {}
         sent: list[asyncio.Future[Any]] = []
-        for m in messages:
-            key = m.key.encode()
-            partition = self._partitioner(key, *([await self._partitions_of(out, m.topic)] * 2))
-            batch = batches.get((m.topic, partition))
-            if batch is None:
-                batch = batches[(m.topic, partition)] = out.create_batch()
-            if batch.append(key=key, value=m.value, timestamp=None) is None:  # full
-                batch.close()
-                sent.append(await out.send_batch(batch, m.topic, partition=partition))
-                batch = batches[(m.topic, partition)] = out.create_batch()
-                batch.append(key=key, value=m.value, timestamp=None)
-        for (topic, partition), batch in batches.items():
+
+        async def send(topic: str, partition: int) -> None:
+            batch = batches.pop((topic, partition))
             batch.close()
             sent.append(await out.send_batch(batch, topic, partition=partition))
+
+        for m in messages:
+            key = m.key.encode()
+            partition = self._partitioner(key, partitions[m.topic], partitions[m.topic])
+            where = (m.topic, partition)
+            if where not in batches:
+                batches[where] = out.create_batch()
+            if batches[where].append(key=key, value=m.value, timestamp=None) is None:  # full
+                await send(*where)
+                batches[where] = out.create_batch()
+                batches[where].append(key=key, value=m.value, timestamp=None)
+        for where in list(batches):
+            await send(*where)
         await asyncio.gather(*sent)
 
     async def _partitions_of(self, out: AIOKafkaProducer, topic: str) -> list[int]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 import uuid
@@ -23,7 +22,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.throughput import free_port, wait_healthy
+from bench.throughput import free_port, wait_healthy, worker_process
 from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
 from schemas.commands import Register
@@ -146,25 +145,14 @@ async def run(pending: int, firing: int, spread: float, rules_file: Path, tag: s
     first_due = min(deadlines.values())
     log(f"seeded {pending:,} pending deadlines ({firing:,} due over {spread:.0f}s) in "
         f"{time.perf_counter() - started:.1f}s")
-    env = os.environ | {
-        "CRMSTREAM_TOPIC_PREFIX": settings.topic_prefix,
-        "CRMSTREAM_REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "CRMSTREAM_APP_ID": settings.app_id, "CRMSTREAM_WEB_PORT": str(settings.web_port),
-        "CRMSTREAM_STATE_DIR": str(settings.state_dir),
-        "CRMSTREAM_POOL_RULES_FILE": str(rules_file),
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "crmstream.cli", "worker", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:
-        await wait_healthy(settings.web_port, proc)
-        if datetime.now(UTC) > first_due:
-            raise RuntimeError("the worker took longer than the lead time to start")
-        wait = (first_due - datetime.now(UTC)).total_seconds() + spread + 30
-        fired = await collect(settings, firing, within=wait)
+        async with worker_process(settings) as proc:
+            await wait_healthy(settings.web_port, proc)
+            if datetime.now(UTC) > first_due:
+                raise RuntimeError("the worker took longer than the lead time to start")
+            wait = (first_due - datetime.now(UTC)).total_seconds() + spread + 30
+            fired = await collect(settings, firing, within=wait)
     finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 30)
         await drop_namespace(settings)
     lags = [min(times) - deadlines[cid].timestamp() for cid, times in fired.items()]
     twice = sum(len(set(times)) > 1 for times in fired.values())

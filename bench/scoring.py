@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import uuid
+from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.throughput import ROOT, free_port, log, produce, worker_rate
+from bench.throughput import free_port, log, produce, worker_process, worker_rate
 from crmstream.kafka import create_topics
 from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
@@ -29,24 +29,16 @@ from crmstream.traffic import Traffic
 async def one_run(settings: Settings, events: int, scoring: bool) -> float:
     """The worker's events per second over every record, in a namespace of its own."""
     tag = uuid.uuid4().hex[:8]
-    run = settings.model_copy(update={"redis_key_prefix": f"bench{tag}:",
-                                      "app_id": f"bench-scoring-{tag}"})
-    env = os.environ | {
-        "CRMSTREAM_TOPIC_PREFIX": run.topic_prefix,
-        "CRMSTREAM_REDIS_KEY_PREFIX": run.redis_key_prefix,
-        "CRMSTREAM_APP_ID": run.app_id, "CRMSTREAM_WEB_PORT": str(free_port()),
-        "CRMSTREAM_STATE_DIR": f"/tmp/bench-scoring-{tag}",
-        "CRMSTREAM_SCORING": "true" if scoring else "false",
-    }
+    run = settings.model_copy(update={
+        "redis_key_prefix": f"bench{tag}:", "app_id": f"bench-scoring-{tag}",
+        "web_port": free_port(), "state_dir": Path(f"/tmp/bench-scoring-{tag}"),
+    })
     redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "crmstream.cli", "worker", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:
-        return await worker_rate(run, redis, events, proc)
+        async with worker_process(
+                run, CRMSTREAM_SCORING="true" if scoring else "false") as proc:
+            return await worker_rate(run, redis, events, proc)
     finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 30)
         async for key in redis.scan_iter(match=f"{run.redis_key_prefix}*", count=5000):
             await redis.unlink(key)
         await redis.aclose()

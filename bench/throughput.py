@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -176,6 +178,27 @@ async def report_gc(port: int) -> None:
                     f"{sums[gen]:.2f}s in total")
 
 
+@asynccontextmanager
+async def worker_process(settings: Settings, **env: str
+                         ) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``crmstream worker`` in ``settings``' namespace (plus ``env``), stopped on exit."""
+    variables = os.environ | {
+        "CRMSTREAM_TOPIC_PREFIX": settings.topic_prefix,
+        "CRMSTREAM_REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "CRMSTREAM_APP_ID": settings.app_id, "CRMSTREAM_WEB_PORT": str(settings.web_port),
+        "CRMSTREAM_STATE_DIR": str(settings.state_dir),
+    } | ({"CRMSTREAM_POOL_RULES_FILE": str(settings.pool_rules_file)}
+         if settings.pool_rules_file else {}) | env
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "crmstream.cli", "worker", env=variables, cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+
+
 async def wait_healthy(port: int, proc: asyncio.subprocess.Process) -> None:
     async with aiohttp.ClientSession() as http:
         for _ in range(240):
@@ -209,36 +232,13 @@ async def run(events: int, customers: int, latency_seconds: float) -> dict[str, 
     log(f"bare Faust agent: {bare:,.0f} events/s")
 
     redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
-    env = os.environ | {
-        "CRMSTREAM_TOPIC_PREFIX": settings.topic_prefix,
-        "CRMSTREAM_REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "CRMSTREAM_APP_ID": settings.app_id, "CRMSTREAM_WEB_PORT": str(settings.web_port),
-        "CRMSTREAM_STATE_DIR": str(settings.state_dir),
+    try:
         # The worker as the foundation defines it: state, dedupe, Redis writes, metrics.
         # What scoring adds on top is make bench-scoring's measure.
-        "CRMSTREAM_SCORING": "false",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "crmstream.cli", "worker", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    try:
-        worker = await worker_rate(settings, redis, events, proc)
-        log(f"crmstream worker (state, dedupe, Redis, metrics): {worker:,.0f} events/s")
-        await wait_healthy(settings.web_port, proc)
-        target = worker / 2
-        count = int(target * latency_seconds)
-        log(f"latency: {count} events at {target:,.0f}/s (half the worker's maximum)")
-        before = await scrape(settings.web_port)
-        await produce(settings, traffic, count, rate=target)
-        await worker_rate(settings, redis, events + count, proc)  # wait until all applied
-        after = await scrape(settings.web_port)
-        await report_gc(settings.web_port)
-        p99 = quantile(0.99, before, after)
-        p50 = quantile(0.50, before, after)
-        log(f"produce-to-Redis latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+        async with worker_process(settings, CRMSTREAM_SCORING="false") as proc:
+            worker, p50, p99 = await measure_worker(settings, redis, proc, traffic, events,
+                                                    latency_seconds)
     finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 30)
         await drop_namespace(settings)
         await redis.aclose()
     return {
@@ -250,6 +250,28 @@ async def run(events: int, customers: int, latency_seconds: float) -> dict[str, 
         "p50_produce_to_redis_s": round(p50, 4),
         "p99_produce_to_redis_s": round(p99, 4),
     }
+
+
+async def measure_worker(settings: Settings, redis: Redis, proc: asyncio.subprocess.Process,
+                         traffic: Traffic, events: int, latency_seconds: float
+                         ) -> tuple[float, float, float]:
+    """The worker's rate over the produced records, then its produce-to-Redis p50 and p99
+    at half that rate."""
+    worker = await worker_rate(settings, redis, events, proc)
+    log(f"crmstream worker (state, dedupe, Redis, metrics): {worker:,.0f} events/s")
+    await wait_healthy(settings.web_port, proc)
+    target = worker / 2
+    count = int(target * latency_seconds)
+    log(f"latency: {count} events at {target:,.0f}/s (half the worker's maximum)")
+    before = await scrape(settings.web_port)
+    await produce(settings, traffic, count, rate=target)
+    await worker_rate(settings, redis, events + count, proc)  # wait until all applied
+    after = await scrape(settings.web_port)
+    await report_gc(settings.web_port)
+    p99 = quantile(0.99, before, after)
+    p50 = quantile(0.50, before, after)
+    log(f"produce-to-Redis latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    return worker, p50, p99
 
 
 def main() -> int:

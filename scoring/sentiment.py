@@ -35,6 +35,11 @@ def label_of_rating(rating: int) -> bool | None:
     return None
 
 
+def score_of(p_positive: float) -> float:
+    """P(positive) as a sentiment in [-1, 1] (-1 very negative)."""
+    return 2.0 * p_positive - 1.0
+
+
 class SentimentModel:
     """P(positive) of a text, and a score in [-1, 1] (-1 very negative). ``learned`` counts
     the labelled texts it learned from after its prior."""
@@ -66,7 +71,7 @@ class SentimentModel:
         return float(proba.get(True, 0.5))
 
     def score(self, text: str | dict[str, float]) -> float:
-        return 2.0 * self.probability_positive(text) - 1.0
+        return score_of(self.probability_positive(text))
 
     def learn(self, text: str | dict[str, float], positive: bool) -> None:
         x = self.features(text) if isinstance(text, str) else text

@@ -121,7 +121,7 @@ class ModelInfo:
 
 def with_risk(
     s: CustomerState, risk: float, features: ChurnFeatures, now: datetime, rules: ChurnRules,
-    alerts: AlertRules, versions: ModelInfo,
+    alerts: AlertRules, info: ModelInfo,
 ) -> tuple[CustomerState, tuple[Score | Alert, ...]]:
     """The customer with its new churn risk. Saves the features for a label when none is
     pending and the customer has been active (and sets the label timer when it comes
@@ -144,12 +144,12 @@ def with_risk(
         update |= {"published_churn_risk": rounded, "published_sentiment": s.sentiment}
         effects.append(Score(
             customer_id=s.customer_id, churn_risk=rounded, sentiment=s.sentiment,
-            churn_model_version=versions.churn, sentiment_model_version=versions.sentiment,
+            churn_model_version=info.churn, sentiment_model_version=info.sentiment,
             at=now,
         ))
     s = s.model_copy(update=update)
-    if (versions.churn_labels >= alerts.churn_after_labels
-            and versions.churn_roc_auc >= alerts.churn_min_roc_auc):
+    if (info.churn_labels >= alerts.churn_after_labels
+            and info.churn_roc_auc >= alerts.churn_min_roc_auc):
         s, alert = after_churn_score(s, risk, now, alerts)
         if alert is not None:
             effects.append(alert)

@@ -34,11 +34,11 @@ def on_timer(
 
 def on_score(
     state: CustomerState, risk: float, features: ChurnFeatures, now: datetime, policy: Policy,
-    versions: ModelInfo,
+    info: ModelInfo,
 ) -> Outcome:
     """A new churn risk: in the state, maybe on the scores topic and as an alert, and a
     prediction saved for its label. ``with_risk`` sets the label timer itself (what
     ``scheduled`` would, without recomputing the pool rules for every score)."""
     scored, effects = with_risk(state, risk, features, now, policy.churn, policy.alerts,
-                                versions)
+                                info)
     return Outcome(scored, effects)
