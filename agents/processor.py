@@ -21,7 +21,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from agents import metrics
 from agents.models import Models
@@ -54,8 +54,23 @@ TIMERS_PER_TICK = 2000
 TIMER_RETRY = timedelta(minutes=1)
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class InputRecord(Protocol):
+    """An input record as the processor reads it. The worker hands Faust's own messages over
+    as they are (no copy per record); tests build ``Record``s."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+class Record(NamedTuple):
     topic: str
     partition: int
     offset: int
@@ -149,18 +164,18 @@ class Processor:
 
     # --- the batch -------------------------------------------------------------------------
 
-    async def process(self, records: Sequence[Record]) -> BatchResult:
+    async def process(self, records: Sequence[InputRecord]) -> BatchResult:
         async with self.lock:
             return await self._process(records)
 
-    async def _process(self, records: Sequence[Record]) -> BatchResult:
+    async def _process(self, records: Sequence[InputRecord]) -> BatchResult:
         now = self.clock.now()
         result = BatchResult()
         metrics.BATCH_SIZE.observe(len(records))
         await self.assign({r.partition for r in records} - self.lost)
 
         offsets: dict[TopicPartition, int] = {}
-        events: list[tuple[Record, Event]] = []
+        events: list[tuple[InputRecord, Event]] = []
         for record in records:
             tp = (record.topic, record.partition)
             if record.partition in self.lost:
@@ -261,11 +276,11 @@ class Processor:
             self._count([], result)
         return result
 
-    def _decode(self, record: Record, now: datetime) -> Event:
+    def _decode(self, record: InputRecord, now: datetime) -> Event:
         kind: InputKind = self.topics.kind_of[record.topic]
         return decode(kind, record.key, record.value, now, self.max_future_skew)
 
-    def _dead(self, record: Record, failure: InvalidRecord, now: datetime) -> DeadLetter:
+    def _dead(self, record: InputRecord, failure: InvalidRecord, now: datetime) -> DeadLetter:
         metrics.DEAD_LETTERS.labels(record.topic, failure.reason).inc()
         return dead_letter(
             record.topic, record.partition, record.offset, record.key, record.value,
@@ -273,7 +288,7 @@ class Processor:
         )
 
     async def _apply_all(
-        self, events: list[tuple[Record, Event]], batch: BatchWrite, result: BatchResult,
+        self, events: list[tuple[InputRecord, Event]], batch: BatchWrite, result: BatchResult,
         now: datetime,
     ) -> list[Effect]:
         missing = {e.customer_id for _, e in events if e.customer_id not in self.cache}
@@ -287,8 +302,9 @@ class Processor:
                 self.partition_of[cid] = record.partition
             before = working[cid]
             try:
-                signals = Signals(await self._claim_limit(before, event, now),
-                                  self._text_sentiment(before, event, effects, now))
+                limit = (await self._claim_limit(before, event, now)
+                         if isinstance(event, Claim) else None)
+                signals = Signals(limit, self._text_sentiment(before, event, effects, now))
                 outcome = on_event(before, event, now, self.policy, signals)
                 self._learn(outcome.label, effects, now)
             except Exception as exc:  # a bug must not stop the stream or lose the record
@@ -421,7 +437,7 @@ class Processor:
                 await asyncio.sleep(self.retry_delay_s)
 
     @staticmethod
-    def _account(outcome: Outcome, event: Event, record: Record, result: BatchResult) -> None:
+    def _account(outcome: Outcome, event: Event, record: InputRecord, result: BatchResult) -> None:
         if outcome.rejection is not None:
             metrics.REJECTED_COMMANDS.labels(getattr(event, "type", "?")).inc()
         if outcome.changed:
@@ -487,7 +503,7 @@ class Processor:
             self.partition_of.pop(cid, None)
         metrics.CACHED_CUSTOMERS.set(len(self.cache))
 
-    def _count(self, events: list[tuple[Record, Event]], result: BatchResult) -> None:
+    def _count(self, events: list[tuple[InputRecord, Event]], result: BatchResult) -> None:
         done = self.clock.now()
         per_topic: dict[str, int] = {}
         for record, event in events:

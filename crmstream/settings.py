@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     pool_rules_file: Path | None = None
     timer_tick_s: float = Field(default=0.1, gt=0, le=5)
     gc_freeze_interval_s: float = Field(default=1, gt=0)
+    # Allocations between two young-generation collections (CPython's default is 700).
+    gc_young_threshold: int = Field(default=50_000, ge=100)
     model_checkpoint_interval_s: float = Field(default=30, gt=0)
     gc_full_collect_interval_s: float = Field(default=900, gt=0)
     default_pool: str = "default"

@@ -8,7 +8,6 @@ customer lives while every window is exact to the day.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 from operator import add
 from typing import NamedTuple
 
@@ -38,52 +37,58 @@ class DayTally(NamedTuple):
     refunds: int = 0
     refund_amount: float = 0.0
 
-    def plus(self, **increments: float) -> DayTally:
-        return self._replace(**{
-            name: getattr(self, name) + amount for name, amount in increments.items() if amount
-        })
+    def plus(self, other: DayTally) -> DayTally:
+        return _tuple_new(DayTally, map(add, self, other))
 
 
+_tuple_new = tuple.__new__  # DayTally._make without its length check: both are 12 long
 TALLY_FIELDS = DayTally._fields
 _EMPTY = DayTally()
 
 
 def add_to_day(
-    days: dict[int, DayTally], day: int, now_day: int, **increments: float
+    days: dict[int, DayTally], day: int, now_day: int, increments: DayTally
 ) -> dict[int, DayTally]:
     """A new mapping with ``increments`` added to ``day``, and days past the horizon dropped.
     An event older than the longest window changes nothing."""
-    if day <= now_day - KEEP_DAYS:
+    horizon = now_day - KEEP_DAYS
+    if day <= horizon:
         return days
-    kept = {d: t for d, t in days.items() if d > now_day - KEEP_DAYS}
-    kept[day] = kept.get(day, _EMPTY).plus(**increments)
+    if min(days, default=day) > horizon:
+        kept = dict(days)
+    else:
+        kept = {d: t for d, t in days.items() if d > horizon}
+    kept[day] = kept.get(day, _EMPTY).plus(increments)
     return kept
 
 
-@cache
-def _indices(fields: tuple[str, ...]) -> list[int]:
-    return [TALLY_FIELDS.index(name) for name in fields]
+# The window band of a day by its age: 0 (0-6 days old), 1 (7-29) or 2 (30-89).
+assert len(WINDOWS_DAYS) == 3
+_BAND_OF_AGE = tuple(
+    next(band for band, span in enumerate(WINDOWS_DAYS) if age < span)
+    for age in range(KEEP_DAYS)
+)
 
 
-def windowed_sums(
-    days: dict[int, DayTally], now_day: int, fields: tuple[str, ...] = TALLY_FIELDS
-) -> dict[int, list[float]]:
-    """For every window span, the sums of ``fields`` (in that order).
+def windowed_sums(days: dict[int, DayTally], now_day: int) -> dict[int, DayTally]:
+    """For every window span, the sum of the days' tallies inside it.
 
-    Each day is added to exactly one disjoint age band (0-6, 7-29, 30-89 days old), and
-    the windows are the running sums of the bands: one vector addition per day.
+    Each day falls in exactly one disjoint age band (0-6, 7-29, 30-89 days old), each band is
+    summed column by column, and the windows are the running sums of the bands. Runs for
+    most changed customers of every batch (read model, churn features), hence the C-level
+    loops. Counts stay ints, amounts floats.
     """
-    indices = _indices(fields)
-    bands = [[0.0] * len(fields) for _ in WINDOWS_DAYS]
+    bands: tuple[list[DayTally], ...] = ([], [], [])
     for day, tally in days.items():
         age = now_day - day
-        if not 0 <= age < KEEP_DAYS:
-            continue
-        band = 0 if age < WINDOWS_DAYS[0] else (1 if age < WINDOWS_DAYS[1] else 2)
-        bands[band] = list(map(add, bands[band], [tally[i] for i in indices]))
-    sums: dict[int, list[float]] = {}
-    running = [0.0] * len(fields)
-    for span, band_sum in zip(WINDOWS_DAYS, bands, strict=True):
-        running = list(map(add, running, band_sum))
+        if 0 <= age < KEEP_DAYS:
+            bands[_BAND_OF_AGE[age]].append(tally)
+    sums: dict[int, DayTally] = {}
+    running = _EMPTY
+    for span, band in zip(WINDOWS_DAYS, bands, strict=True):
+        if len(band) == 1:
+            running = running.plus(band[0])
+        elif band:
+            running = DayTally._make(map(sum, zip(running, *band, strict=True)))
         sums[span] = running
     return sums

@@ -13,15 +13,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from schemas.outputs import Alert, Score
-from state.activity import epoch_day, windowed_sums
+from state.activity import TALLY_FIELDS, epoch_day, windowed_sums
 from state.alerts import AlertRules, after_churn_score
 from state.customer import ChurnFeatures, CustomerState
 
 # The day tallies the model sees over 7 and 30 days (as log1p: counts and money are skewed).
 _TALLIES = ("interactions", "inbound", "tickets", "sessions", "clicks", "dwell_ms",
             "pricing_views", "cancel_views", "orders", "paid_amount", "refunds")
+_PICK_TALLIES = itemgetter(*(TALLY_FIELDS.index(name) for name in _TALLIES))
 _WEEK = tuple(f"{name}_7d" for name in _TALLIES)
 _MONTH = tuple(f"{name}_30d" for name in _TALLIES)
 CHURN_FEATURES = (
@@ -55,13 +57,13 @@ def churn_features(s: CustomerState, now: datetime) -> list[float]:
     """The values of ``CHURN_FEATURES``, in that order. Every one is a number and always
     there (a scaler cannot learn the spread of a feature that is present only when
     non-zero). Runs for most changed customers of every batch: plain arithmetic."""
-    sums = windowed_sums(s.days, epoch_day(now), _TALLIES)
+    sums = windowed_sums(s.days, epoch_day(now))
     at = now.timestamp()
     owned = s.owner is not None
     tenure = _days(s.created_at, at, 0.0)
     return [
-        *map(math.log1p, sums[7]),
-        *map(math.log1p, sums[30]),
+        *map(math.log1p, _PICK_TALLIES(sums[7])),
+        *map(math.log1p, _PICK_TALLIES(sums[30])),
         # log1p of days since, or of the tenure when it never happened: a customer seen an
         # hour ago who never ordered is as "fresh" as its first hour, not 365 days away.
         math.log1p(_days(s.last_inbound_at, at, tenure)),

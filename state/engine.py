@@ -4,7 +4,6 @@ can never drift from it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from state.churn import ModelInfo, with_risk
@@ -18,18 +17,20 @@ def on_event(
     signals: Signals = NO_SIGNALS,
 ) -> Outcome:
     outcome = apply(state, event, now, policy, signals)
-    if not outcome.changed:
-        return outcome
-    return replace(outcome, state=scheduled(outcome.state, policy.rules))
+    return _with_timer(outcome, policy)
 
 
 def on_timer(
     state: CustomerState, now: datetime, policy: Policy, assignee: str | None = None
 ) -> Outcome:
-    outcome = fire(state, policy.rules, now, assignee)
+    return _with_timer(fire(state, policy.rules, now, assignee), policy)
+
+
+def _with_timer(outcome: Outcome, policy: Policy) -> Outcome:
     if not outcome.changed:
         return outcome
-    return replace(outcome, state=scheduled(outcome.state, policy.rules))
+    timed = scheduled(outcome.state, policy.rules)
+    return outcome if timed is outcome.state else outcome._replace(state=timed)
 
 
 def on_score(

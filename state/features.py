@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 
-from state.activity import WINDOWS_DAYS, epoch_day, windowed_sums
+from state.activity import TALLY_FIELDS, WINDOWS_DAYS, epoch_day, windowed_sums
 from state.customer import CustomerState
 
 # The rolling sums published in the read model (the other day tallies stay in ``doc``).
@@ -12,12 +13,13 @@ WINDOW_FIELDS = (
     "interactions", "sessions", "clicks", "dwell_ms", "orders", "paid_amount", "refunds",
     "refund_amount",
 )
-_MONEY = frozenset({"paid_amount", "refund_amount"})
-# (span, [(tally index, published key, is money)]): names built once, not per customer.
-_PUBLISHED = [
-    (span, [(f"{name}_{span}d", name in _MONEY) for name in WINDOW_FIELDS])
-    for span in WINDOWS_DAYS
-]
+_MONEY = ("paid_amount", "refund_amount")
+_COUNTS = tuple(name for name in WINDOW_FIELDS if name not in _MONEY)
+_PICK_COUNTS = itemgetter(*(TALLY_FIELDS.index(name) for name in _COUNTS))
+# The published names, built once: every count of every span, then the amounts per span.
+_COUNT_KEYS = tuple(f"{name}_{span}d" for span in WINDOWS_DAYS for name in _COUNTS)
+_MONEY_KEYS = tuple((span, f"paid_amount_{span}d", f"refund_amount_{span}d")
+                    for span in WINDOWS_DAYS)
 
 
 def days_since(then: datetime | None, now: datetime) -> float | None:
@@ -26,11 +28,12 @@ def days_since(then: datetime | None, now: datetime) -> float | None:
 
 def windows(state: CustomerState, now: datetime) -> dict[str, float]:
     """``{name}_{span}d`` for every window field and span, e.g. ``clicks_7d``."""
-    out: dict[str, float] = {}
-    sums = windowed_sums(state.days, epoch_day(now), WINDOW_FIELDS)
-    for span, published in _PUBLISHED:
-        for (key, money), total in zip(published, sums[span], strict=True):
-            out[key] = round(total, 2) if money else int(total)
+    sums = windowed_sums(state.days, epoch_day(now))
+    counts = [count for span in WINDOWS_DAYS for count in _PICK_COUNTS(sums[span])]
+    out: dict[str, float] = dict(zip(_COUNT_KEYS, counts, strict=True))
+    for span, paid, refunded in _MONEY_KEYS:
+        out[paid] = round(sums[span].paid_amount, 2)
+        out[refunded] = round(sums[span].refund_amount, 2)
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -111,7 +112,12 @@ class PoolRules(_Strict):
         return self
 
     def pool(self, pool_id: str) -> Pool | None:
-        return next((p for p in self.pools if p.id == pool_id), None)
+        return self._by_id.get(pool_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Pool]:
+        # Looked up for every event (the customer's timers): a dict, not a scan.
+        return {p.id: p for p in self.pools}
 
     def member_reps(self, pool: Pool) -> list[str]:
         """The reps a pool's members name, teams expanded, in a stable order."""

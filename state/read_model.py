@@ -43,10 +43,12 @@ def activity(state: CustomerState, now: datetime) -> dict[str, object]:
     return out
 
 
-def _flat(state: CustomerState, name: str) -> str:
-    value = getattr(state, name)
+def _text(value: object) -> str:
+    """A flat field's value: "" when absent, RFC 3339 times, "1"/"0" for flags."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bool):
@@ -62,9 +64,12 @@ def read_model(
     With ``stored`` (the state Redis holds now), only the flat fields that differ from it
     are returned: after the first write an event usually changes a handful of them.
     """
-    fields: dict[str, str | bytes] = {
-        name: _flat(state, name) for name in FLAT_FIELDS
-        if stored is None or getattr(stored, name) != getattr(state, name)
-    }
+    new = state.__dict__  # the model's field values (pydantic keeps them there)
+    if stored is None:
+        fields: dict[str, str | bytes] = {name: _text(new[name]) for name in FLAT_FIELDS}
+    else:
+        old = stored.__dict__
+        fields = {name: _text(value) for name in FLAT_FIELDS
+                  if (value := new[name]) != old[name]}
     fields["activity"] = orjson.dumps(activity(state, now))
     return fields

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from schemas.outputs import Alert, Notice
 from state.customer import CustomerState
@@ -35,8 +35,9 @@ class StoreUnavailable(Exception):
         self.kind = kind
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
+    """One customer in a batch: as the store holds it now (None: new), and as it is to be."""
+
     before: CustomerState | None
     after: CustomerState
     partition: int

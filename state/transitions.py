@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from schemas.commands import (
     Assign,
@@ -28,7 +29,7 @@ from schemas.commands import (
 from schemas.commands import Command as AnyCommand
 from schemas.events import Click, Interaction, Order
 from schemas.outputs import Alert, Notice, NoticeType, Score
-from state.activity import add_to_day, epoch_day
+from state.activity import DayTally, add_to_day, epoch_day
 from state.alerts import AlertRules, after_text
 from state.churn import ChurnLabel, ChurnRules, resolve_label
 from state.customer import CustomerState, OwnershipChange, new_customer
@@ -60,8 +61,10 @@ class Policy:
         return self.rules.default_pool
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """What an event, a timer or a score did to a customer. (Named tuples, like ``Signals``:
+    several are built for every event, and they cost a third of a frozen dataclass.)"""
+
     state: CustomerState
     effects: tuple[Effect, ...] = ()
     changed: bool = True
@@ -74,8 +77,7 @@ def later(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate > current else current
 
 
-@dataclass(frozen=True, slots=True)
-class Signals:
+class Signals(NamedTuple):
     """What the worker worked out about an event before applying it: why a claim exceeds a
     limit that spans customers (checked in the store), and the sentiment score of an
     interaction's text (from the model). Both None when not applicable."""
@@ -153,7 +155,7 @@ def _interaction(
         "last_interaction_at": later(s.last_interaction_at, e.occurred_at),
         "days": add_to_day(
             s.days, epoch_day(e.occurred_at), epoch_day(now),
-            interactions=1, inbound=int(inbound), tickets=int(e.channel == "ticket"),
+            DayTally(interactions=1, inbound=int(inbound), tickets=int(e.channel == "ticket")),
         ),
     }
     if inbound:
@@ -175,9 +177,9 @@ def _click(s: CustomerState, e: Click, now: datetime) -> dict[str, object]:
         "last_session_id": e.session_id if newest else s.last_session_id,
         "days": add_to_day(
             s.days, epoch_day(e.occurred_at), epoch_day(now),
-            clicks=1, sessions=int(new_session), dwell_ms=e.dwell_ms or 0,
-            pricing_views=int(e.page_type == "pricing"),
-            cancel_views=int(e.page_type == "cancel"),
+            DayTally(clicks=1, sessions=int(new_session), dwell_ms=e.dwell_ms or 0,
+                     pricing_views=int(e.page_type == "pricing"),
+                     cancel_views=int(e.page_type == "cancel")),
         ),
     }
 
@@ -192,20 +194,21 @@ def _order(s: CustomerState, e: Order, now: datetime) -> dict[str, object]:
             "open_orders": (*open_orders, e.order_id)[-MAX_OPEN_ORDERS:],
             "orders_total": s.orders_total + 1,
             "last_order_at": later(s.last_order_at, e.occurred_at),
-            "days": add_to_day(s.days, day, today, orders=1),
+            "days": add_to_day(s.days, day, today, DayTally(orders=1)),
         }
     elif e.status == "paid":
         update |= {
             "paid_total": s.paid_total + amount,
             "last_paid_at": later(s.last_paid_at, e.occurred_at),
             "last_order_at": later(s.last_order_at, e.occurred_at),
-            "days": add_to_day(s.days, day, today, paid_amount=amount),
+            "days": add_to_day(s.days, day, today, DayTally(paid_amount=amount)),
         }
     elif e.status == "refunded":
         update |= {
             "refunds_total": s.refunds_total + 1,
             "refund_amount_total": s.refund_amount_total + amount,
-            "days": add_to_day(s.days, day, today, refunds=1, refund_amount=amount),
+            "days": add_to_day(s.days, day, today,
+                              DayTally(refunds=1, refund_amount=amount)),
         }
     return update
 

@@ -11,6 +11,7 @@ from tests.factories import at, click, order
 
 TODAY = 20_000
 CLICKS = TALLY_FIELDS.index("clicks")
+ONE_CLICK = DayTally(clicks=1)
 
 
 @pytest.mark.parametrize(
@@ -18,20 +19,20 @@ CLICKS = TALLY_FIELDS.index("clicks")
     [(0, 7, 1), (6, 7, 1), (7, 7, 0), (29, 30, 1), (30, 30, 0), (89, 90, 1), (90, 90, 0)],
 )
 def test_window_edges(event_days_ago: int, span: int, counted: int) -> None:
-    days = add_to_day({}, TODAY - event_days_ago, TODAY, clicks=1)
+    days = add_to_day({}, TODAY - event_days_ago, TODAY, ONE_CLICK)
     assert windowed_sums(days, TODAY)[span][CLICKS] == counted
 
 
 def test_old_days_are_dropped_so_state_stays_bounded() -> None:
     days: dict[int, DayTally] = {}
     for day in range(TODAY - 400, TODAY + 1):
-        days = add_to_day(days, day, day, clicks=1)
+        days = add_to_day(days, day, day, ONE_CLICK)
     assert len(days) == KEEP_DAYS
     assert windowed_sums(days, TODAY)[90][CLICKS] == 90
 
 
 def test_events_older_than_the_longest_window_change_nothing() -> None:
-    days = add_to_day({}, TODAY - KEEP_DAYS, TODAY, clicks=1)
+    days = add_to_day({}, TODAY - KEEP_DAYS, TODAY, ONE_CLICK)
     assert days == {}
 
 
