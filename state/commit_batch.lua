@@ -2,6 +2,11 @@
 --
 -- KEYS: every key the batch touches. ARGV is a flat program, read front to back:
 --   n_fences,  then n times: key_index, expected_token, partition
+--   n_flat,    then n times: field, its text when the state leaves it out (at its default)
+--   n_customers, then n times: key_index, doc, n_pairs, field, value, ... (n_pairs pairs)
+--     (the customer's hash: its state document, the flat read-model fields projected
+--     from that document here, in Redis, rather than formatted and sent by the worker;
+--     and the other fields given)
 --   n_hashes,  then n times: key_index, n_pairs, field, value, ... (n_pairs pairs)
 --   n_members, then n times: op (sadd|srem|zrem|zadd), key_index, [score if zadd,] member
 --   n_entries, then n times: ids_key_index, stream_key_index, cap, id, at, payload
@@ -24,6 +29,38 @@ for _ = 1, tonumber(take()) do
 end
 if #stale > 0 then
   return stale
+end
+
+local flat = {}
+for _ = 1, tonumber(take()) do
+  flat[#flat + 1] = {take(), take()}
+end
+
+-- The read model's text of a state value: times are already RFC 3339 strings in the
+-- document, flags are "1"/"0", absent values take the field's default text.
+local function flat_text(value, absent)
+  if value == nil or value == cjson.null then
+    return absent
+  elseif value == true then
+    return '1'
+  elseif value == false then
+    return '0'
+  end
+  return tostring(value)
+end
+
+for _ = 1, tonumber(take()) do
+  local key, doc, pairs_ = KEYS[tonumber(take())], take(), tonumber(take())
+  local state = cjson.decode(doc)
+  local fields = {'doc', doc}
+  for _, field in ipairs(flat) do
+    fields[#fields + 1] = field[1]
+    fields[#fields + 1] = flat_text(state[field[1]], field[2])
+  end
+  for _ = 1, 2 * pairs_ do
+    fields[#fields + 1] = take()
+  end
+  redis.call('HSET', key, unpack(fields))
 end
 
 for _ = 1, tonumber(take()) do

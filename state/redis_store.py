@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from state.customer import CustomerState, OwnershipChange
 from state.keys import Keys
-from state.read_model import read_model
+from state.read_model import activity, flat_defaults
 from state.store import (
     BatchWrite,
     Change,
@@ -39,6 +39,8 @@ _HISTORY: TypeAdapter[tuple[OwnershipChange, ...]] = TypeAdapter(tuple[Ownership
 COMMIT_SCRIPT = (Path(__file__).parent / "commit_batch.lua").read_text(encoding="utf-8")
 RESERVE_SCRIPT = (Path(__file__).parent / "reserve_claim.lua").read_text(encoding="utf-8")
 LOAD_SCRIPT = (Path(__file__).parent / "load_customers.lua").read_text(encoding="utf-8")
+# The read model's flat fields and their text when absent, for the commit script's header.
+FLAT_DEFAULTS: list[str] = [text for pair in flat_defaults() for text in pair]
 LOAD_CHUNK = 500  # customers per read: one short script, so Redis never stalls on it
 INBOX_LENGTH = 1000  # notices kept per rep
 RECENT_ALERTS = 10_000  # alerts kept in the recent-alerts stream
@@ -53,10 +55,11 @@ class _Program:
         self.keys: list[str] = []
         self._index: dict[str, int] = {}
         self._fences: list[str | int] = []
+        self._customers: list[str | bytes | int] = []
         self._hashes: list[str | bytes | int] = []
         self._members: list[str | int | float] = []
         self._entries: list[str | bytes | int | float] = []
-        self._counts = [0, 0, 0, 0]
+        self._counts = [0, 0, 0, 0, 0]
 
     def _key(self, key: str) -> int:
         index = self._index.get(key)
@@ -68,6 +71,11 @@ class _Program:
     def fence(self, key: str, token: int, partition: int) -> None:
         self._fences += (self._key(key), str(token), partition)
         self._counts[0] += 1
+
+    def customer(self, key: str, doc: str, fields: Mapping[str, str | bytes]) -> None:
+        self._customers += (self._key(key), doc, len(fields))
+        self._customers.extend(chain.from_iterable(fields.items()))
+        self._counts[4] += 1
 
     def hset(self, key: str, fields: Mapping[str, str | bytes]) -> None:
         self._hashes += (self._key(key), len(fields))
@@ -88,9 +96,10 @@ class _Program:
         self._counts[3] += 1
 
     def args(self) -> list[str | bytes | int | float]:
-        fences, hashes, members, entries = self._counts
-        return [fences, *self._fences, hashes, *self._hashes, members, *self._members,
-                entries, *self._entries]
+        fences, hashes, members, entries, customers = self._counts
+        flat = FLAT_DEFAULTS if customers else []
+        return [fences, *self._fences, len(flat) // 2, *flat, customers, *self._customers,
+                hashes, *self._hashes, members, *self._members, entries, *self._entries]
 
 
 @asynccontextmanager
@@ -172,11 +181,10 @@ class RedisStore:
     def _write_customer(self, program: _Program, change: Change, batch: BatchWrite) -> None:
         after, before = change.after, change.before
         doc = after.model_dump_json(exclude={"history"}, exclude_defaults=True)
-        fields = read_model(after, batch.now, stored=before)
-        fields["doc"] = doc
+        fields: dict[str, str | bytes] = {"activity": orjson.dumps(activity(after, batch.now))}
         if before is None or before.history != after.history:
             fields["history"] = orjson.dumps([h.model_dump() for h in after.history])
-        program.hset(self.keys.customer(after.customer_id), fields)
+        program.customer(self.keys.customer(after.customer_id), doc, fields)
         self._write_memberships(program, before, after)
         if after.churn_risk is not None and (before is None
                                              or before.churn_risk != after.churn_risk):

@@ -9,6 +9,7 @@ import orjson
 from redis.asyncio import Redis
 
 from crmstream.settings import Settings
+from state.read_model import flat_defaults
 from tests.integration.conftest import eventually, produce, read_topic
 
 
@@ -66,6 +67,19 @@ async def test_events_become_state_read_model_and_memberships(
     assert activity["orders_90d"] == 1
     assert activity["sessions_90d"] == 1
     assert acme["last_follow_up_at"] != ""
+    assert (acme["version"], acme["status"], acme["locked"]) == ("6", "active", "0")
+    # every flat field is the state document's value as text (projected by the commit
+    # script): flags as 1/0, times as the document writes them, absent ones at defaults
+    doc = orjson.loads(acme["doc"])
+    for name, absent in flat_defaults():
+        value = doc.get(name)
+        if isinstance(value, float):  # Lua writes 1.0 as "1"
+            assert float(acme[name]) == value, name
+            continue
+        expected = absent if value is None else (
+            ("1" if value else "0") if isinstance(value, bool) else str(value))
+        assert acme[name] == expected, name
+    assert datetime.fromisoformat(acme["owner_since"]) <= datetime.now(UTC)
     assert -1 <= float(acme["sentiment"]) <= 1  # the interaction's text was scored
     history = orjson.loads(acme["history"])
     assert [(h["from_rep"], h["to_rep"]) for h in history] == [(None, "rep-1"), ("rep-1", "rep-2")]
