@@ -15,38 +15,31 @@ import json
 import statistics
 import sys
 import uuid
-from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.throughput import free_port, log, produce, worker_process, worker_rate
+from bench.throughput import fresh_worker, log, produce, worker_rate
 from crmstream.kafka import create_topics
 from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
 from crmstream.traffic import Traffic
 
 
-async def one_run(settings: Settings, events: int, scoring: bool) -> float:
+async def one_run(settings: Settings, events: int, scoring: bool, app_id: str) -> float:
     """The worker's events per second over every record, in a namespace of its own."""
-    tag = uuid.uuid4().hex[:8]
-    run = settings.model_copy(update={
-        "redis_key_prefix": f"bench{tag}:", "app_id": f"bench-scoring-{tag}",
-        "web_port": free_port(), "state_dir": Path(f"/tmp/bench-scoring-{tag}"),
-    })
     redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
     try:
-        async with worker_process(
-                run, CRMSTREAM_SCORING="true" if scoring else "false") as proc:
+        async with fresh_worker(settings, redis, app_id,
+                                CRMSTREAM_SCORING="true" if scoring else "false") as (run, proc):
             return await worker_rate(run, redis, events, proc)
     finally:
-        async for key in redis.scan_iter(match=f"{run.redis_key_prefix}*", count=5000):
-            await redis.unlink(key)
         await redis.aclose()
 
 
 async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
     tag = uuid.uuid4().hex[:8]
     settings = Settings(topic_prefix=f"bench{tag}.", redis_key_prefix=f"bench{tag}:")
+    app = f"bench-scoring-{tag}"
     await create_topics(settings)
     traffic = Traffic(settings.topics, customers=customers, seed=11, bad_share=0,
                       commands_share=0, prefix="b")
@@ -56,12 +49,13 @@ async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
     try:
         for round_ in range(rounds):
             for scoring in (False, True):
-                rate = await one_run(settings, events, scoring)
+                rate = await one_run(settings, events, scoring,
+                                     f"{app}-{round_}-{'on' if scoring else 'off'}")
                 us[scoring].append(1e6 / rate)
                 log(f"round {round_ + 1}, scoring {'on ' if scoring else 'off'}: "
                     f"{rate:,.0f} events/s ({1e6 / rate:.1f} µs/event)")
     finally:
-        await drop_namespace(settings)
+        await drop_namespace(settings, apps=[app])
     on, off = statistics.mean(us[True]), statistics.mean(us[False])
     log(f"scoring costs {on - off:.1f} µs per event (on {on:.1f}, off {off:.1f}; "
         f"spread of the runs: on {min(us[True]):.0f}-{max(us[True]):.0f}, "

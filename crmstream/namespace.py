@@ -3,6 +3,8 @@ and tests run in a namespace of their own and drop it when they are done."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
@@ -10,8 +12,9 @@ from crmstream.kafka import client_options
 from crmstream.settings import Settings
 
 
-async def drop_namespace(settings: Settings) -> None:
-    """Delete every Redis key under the key prefix and every crmstream topic."""
+async def drop_namespace(settings: Settings, apps: Iterable[str] = ()) -> None:
+    """Delete every Redis key under the key prefix, every crmstream topic, and the topics
+    Faust made for the app ids ``apps`` (its ``{app_id}-__assignor-__leader``...)."""
     redis = Redis.from_url(settings.redis_url.get_secret_value())
     try:
         async for key in redis.scan_iter(match=f"{settings.redis_key_prefix}*", count=5000):
@@ -21,6 +24,9 @@ async def drop_namespace(settings: Settings) -> None:
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
-        await admin.delete_topics([*settings.topics.inputs, *settings.topics.outputs])
+        internal = [topic for topic in await admin.list_topics()
+                    if any(topic.startswith(f"{app}-") for app in apps)]
+        await admin.delete_topics([*settings.topics.inputs, *settings.topics.outputs,
+                                   *internal])
     finally:
         await admin.close()

@@ -16,10 +16,11 @@ WINDOW_FIELDS = (
 _MONEY = ("paid_amount", "refund_amount")
 _COUNTS = tuple(name for name in WINDOW_FIELDS if name not in _MONEY)
 _PICK_COUNTS = itemgetter(*(TALLY_FIELDS.index(name) for name in _COUNTS))
-# The published names, built once: every count of every span, then the amounts per span.
-_COUNT_KEYS = tuple(f"{name}_{span}d" for span in WINDOWS_DAYS for name in _COUNTS)
-_MONEY_KEYS = tuple((span, f"paid_amount_{span}d", f"refund_amount_{span}d")
-                    for span in WINDOWS_DAYS)
+_PICK_MONEY = itemgetter(*(TALLY_FIELDS.index(name) for name in _MONEY))
+# The published names in the order ``windows`` computes the values: every count of every
+# span, then the amounts of every span (built once, not per customer).
+_KEYS = (*(f"{name}_{span}d" for span in WINDOWS_DAYS for name in _COUNTS),
+         *(f"{name}_{span}d" for span in WINDOWS_DAYS for name in _MONEY))
 
 
 def days_since(then: datetime | None, now: datetime) -> float | None:
@@ -29,12 +30,10 @@ def days_since(then: datetime | None, now: datetime) -> float | None:
 def windows(state: CustomerState, now: datetime) -> dict[str, float]:
     """``{name}_{span}d`` for every window field and span, e.g. ``clicks_7d``."""
     sums = windowed_sums(state.days, epoch_day(now))
-    counts = [count for span in WINDOWS_DAYS for count in _PICK_COUNTS(sums[span])]
-    out: dict[str, float] = dict(zip(_COUNT_KEYS, counts, strict=True))
-    for span, paid, refunded in _MONEY_KEYS:
-        out[paid] = round(sums[span].paid_amount, 2)
-        out[refunded] = round(sums[span].refund_amount, 2)
-    return out
+    totals = [sums[span] for span in WINDOWS_DAYS]
+    counts = [count for total in totals for count in _PICK_COUNTS(total)]
+    money = [round(amount, 2) for total in totals for amount in _PICK_MONEY(total)]
+    return dict(zip(_KEYS, counts + money, strict=True))
 
 
 def rfm(state: CustomerState, now: datetime, windowed: dict[str, float]) -> dict[str, float]:

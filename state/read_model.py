@@ -15,6 +15,7 @@ module says which fields, and their text when the document leaves a value out.
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 
 from state.customer import CustomerState
 from state.features import rfm, windows
@@ -28,21 +29,21 @@ _ACTIVITY_TIMES = (
     "created_at", "last_inbound_at", "last_interaction_at", "last_click_at", "last_order_at",
     "last_paid_at",
 )
+_times = attrgetter(*_ACTIVITY_TIMES)
 
 
 def activity(state: CustomerState, now: datetime) -> dict[str, object]:
     """Rolling windows (``clicks_7d``...), RFM, lifetime totals and the other "last" times."""
     windowed = windows(state, now)
     out: dict[str, object] = {**windowed, **rfm(state, now, windowed)}
-    out |= {
-        "orders_total": state.orders_total,
-        "paid_total": round(state.paid_total, 2),
-        "refunds_total": state.refunds_total,
-        "refund_amount_total": round(state.refund_amount_total, 2),
-        "open_orders": len(state.open_orders),
-    }
-    for name in _ACTIVITY_TIMES:
-        out[name] = getattr(state, name)
+    out.update(
+        orders_total=state.orders_total,
+        paid_total=round(state.paid_total, 2),
+        refunds_total=state.refunds_total,
+        refund_amount_total=round(state.refund_amount_total, 2),
+        open_orders=len(state.open_orders),
+    )
+    out.update(zip(_ACTIVITY_TIMES, _times(state), strict=True))
     return out
 
 

@@ -182,7 +182,7 @@ class RedisStore:
         after, before = change.after, change.before
         doc = after.model_dump_json(exclude={"history"}, exclude_defaults=True)
         fields: dict[str, str | bytes] = {"activity": orjson.dumps(activity(after, batch.now))}
-        if before is None or before.history != after.history:
+        if after.history != (before.history if before else ()):  # absent until one
             fields["history"] = orjson.dumps([h.model_dump() for h in after.history])
         program.customer(self.keys.customer(after.customer_id), doc, fields)
         self._write_memberships(program, before, after)

@@ -62,7 +62,7 @@ async def settings(stack: None, tmp_path: Path) -> AsyncIterator[Settings]:
     )
     await create_topics(made)
     yield made
-    await drop_namespace(made)  # leave the shared stack as we found it
+    await drop_namespace(made, apps=[made.app_id])  # leave the shared stack as we found it
 
 
 @pytest.fixture
