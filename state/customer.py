@@ -93,7 +93,9 @@ class CustomerState(BaseModel):
     manager_warned_deadline: datetime | None = None
 
     recent_event_ids: tuple[str, ...] = ()
-    history: tuple[OwnershipChange, ...] = ()
+    # Stored beside the document, not in it (state/redis_store.py): written only when it
+    # changes, not with every event of a customer with a long history.
+    history: tuple[OwnershipChange, ...] = Field(default=(), exclude=True)
     updated_at: datetime
 
 

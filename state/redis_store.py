@@ -180,7 +180,7 @@ class RedisStore:
 
     def _write_customer(self, program: _Program, change: Change, batch: BatchWrite) -> None:
         after, before = change.after, change.before
-        doc = after.model_dump_json(exclude={"history"}, exclude_defaults=True)
+        doc = after.model_dump_json(exclude_defaults=True)  # history is stored apart
         fields: dict[str, str | bytes] = {"activity": orjson.dumps(activity(after, batch.now))}
         if after.history != (before.history if before else ()):  # absent until one
             fields["history"] = orjson.dumps([h.model_dump() for h in after.history])
