@@ -71,6 +71,8 @@ class InputRecord(Protocol):
 
 
 class Record(NamedTuple):
+    """An input record built by hand (tests, tools)."""
+
     topic: str
     partition: int
     offset: int
