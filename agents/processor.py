@@ -403,13 +403,11 @@ class Processor:
         return pick
 
     async def _claim_limit(
-        self, state: CustomerState | None, event: Event, now: datetime
+        self, state: CustomerState | None, event: Claim, now: datetime
     ) -> str | None:
         """For a claim the customer's own rules allow, a slot under the limits that span
         customers (held in the store, shared by every worker); None when granted."""
-        if not isinstance(event, Claim) or state is None or event.event_id in (
-            state.recent_event_ids
-        ):
+        if state is None or event.event_id in state.recent_event_ids:
             return None
         rules = self.policy.rules
         pool = rules.pool(state.pool_id)

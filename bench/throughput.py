@@ -4,7 +4,7 @@ All three read the same records, produced once beforehand to fresh topics (about
 clicks, 30% interactions, 10% orders over 100,000 customers), each in its own consumer
 group from the first offset: the rates compare like with like on the same machine in the
 same run. Bare Faust and the worker take turns for ``--rounds`` rounds and the medians are
-compared (one run of either varies by up to 5% here). Then the last worker's
+compared (one run of the worker varies by up to 10% here). Then the last worker's
 produce-to-Redis latency is measured at half its maximum rate. Ends with one JSON line.
 """
 
@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 
 from crmstream.clock import SystemClock
 from crmstream.kafka import create_topics, producer
-from crmstream.namespace import drop_namespace
+from crmstream.namespace import drop_keys, drop_namespace
 from crmstream.settings import Settings
 from crmstream.traffic import Traffic
 
@@ -229,8 +229,7 @@ async def fresh_worker(settings: Settings, redis: Redis, app_id: str, **env: str
         async with worker_process(run, **env) as proc:
             yield run, proc
     finally:
-        async for key in redis.scan_iter(match=f"{run.redis_key_prefix}*", count=5000):
-            await redis.unlink(key)
+        await drop_keys(redis, run.redis_key_prefix)
 
 
 async def run(events: int, customers: int, latency_seconds: float, rounds: int

@@ -46,20 +46,35 @@ INBOX_LENGTH = 1000  # notices kept per rep
 RECENT_ALERTS = 10_000  # alerts kept in the recent-alerts stream
 
 
+class _Section:
+    """One section of the script's program: how many operations, then their arguments."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.args: list[str | bytes | int | float] = []
+
+    def add(self, *args: str | bytes | int | float) -> None:
+        self.args += args
+        self.count += 1
+
+
+def _pairs(fields: Mapping[str, str | bytes]) -> tuple[str | bytes | int, ...]:
+    return (len(fields), *chain.from_iterable(fields.items()))
+
+
 class _Program:
     """The arguments of ``commit_batch.lua``: one round trip and one reply per batch, checked
     and applied atomically by Redis (a MULTI/EXEC would need WATCH round trips and one reply
-    per command)."""
+    per command). Sections in the order the script reads them."""
 
     def __init__(self) -> None:
         self.keys: list[str] = []
         self._index: dict[str, int] = {}
-        self._fences: list[str | int] = []
-        self._customers: list[str | bytes | int] = []
-        self._hashes: list[str | bytes | int] = []
-        self._members: list[str | int | float] = []
-        self._entries: list[str | bytes | int | float] = []
-        self._counts = [0, 0, 0, 0, 0]
+        self._fences = _Section()
+        self._customers = _Section()
+        self._hashes = _Section()
+        self._members = _Section()
+        self._entries = _Section()
 
     def _key(self, key: str) -> int:
         index = self._index.get(key)
@@ -69,37 +84,32 @@ class _Program:
         return index
 
     def fence(self, key: str, token: int, partition: int) -> None:
-        self._fences += (self._key(key), str(token), partition)
-        self._counts[0] += 1
+        self._fences.add(self._key(key), str(token), partition)
 
     def customer(self, key: str, doc: str, fields: Mapping[str, str | bytes]) -> None:
-        self._customers += (self._key(key), doc, len(fields))
-        self._customers.extend(chain.from_iterable(fields.items()))
-        self._counts[4] += 1
+        self._customers.add(self._key(key), doc, *_pairs(fields))
 
     def hset(self, key: str, fields: Mapping[str, str | bytes]) -> None:
-        self._hashes += (self._key(key), len(fields))
-        self._hashes.extend(chain.from_iterable(fields.items()))
-        self._counts[1] += 1
+        self._hashes.add(self._key(key), *_pairs(fields))
 
     def member(self, op: str, key: str, member: str, score: float | None = None) -> None:
-        self._members += (op, self._key(key))
-        if score is not None:
-            self._members.append(score)
-        self._members.append(member)
-        self._counts[2] += 1
+        if score is None:
+            self._members.add(op, self._key(key), member)
+        else:
+            self._members.add(op, self._key(key), score, member)
 
     def stream_entry(self, ids_key: str, stream_key: str, cap: int, entry_id: str, at: float,
                      payload: bytes) -> None:
-        self._entries += (self._key(ids_key), self._key(stream_key), cap, entry_id, at,
+        self._entries.add(self._key(ids_key), self._key(stream_key), cap, entry_id, at,
                           payload)
-        self._counts[3] += 1
 
     def args(self) -> list[str | bytes | int | float]:
-        fences, hashes, members, entries, customers = self._counts
-        flat = FLAT_DEFAULTS if customers else []
-        return [fences, *self._fences, len(flat) // 2, *flat, customers, *self._customers,
-                hashes, *self._hashes, members, *self._members, entries, *self._entries]
+        flat = FLAT_DEFAULTS if self._customers.count else []
+        out: list[str | bytes | int | float] = [
+            self._fences.count, *self._fences.args, len(flat) // 2, *flat]
+        for section in (self._customers, self._hashes, self._members, self._entries):
+            out += (section.count, *section.args)
+        return out
 
 
 @asynccontextmanager
