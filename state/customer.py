@@ -12,7 +12,7 @@ from state.activity import DayTally
 Status = Literal["active", "pooled", "frozen", "discarded", "won", "churned"]
 TimerKind = Literal["warning", "manager_warning", "reclaim", "churn_label"]
 # The churn model's inputs as they were at a prediction, in the order of
-# state.churn.CHURN_FEATURES (a list, not a dict: it rides along in every write).
+# state.churn.CHURN_FEATURES.
 ChurnFeatures = tuple[float, ...]
 
 
@@ -64,13 +64,14 @@ class CustomerState(BaseModel):
 
     # Churn (state/churn.py): the latest risk, what was last published on the scores topic,
     # whether the high-risk alert is raised (hysteresis), and the features of one prediction
-    # waiting for its label, which is due at ``label_due`` unless a mark_churned comes first.
+    # waiting for its label, which is due at ``label_due`` unless a mark_churned comes first
+    # (stored apart, see ``history``: 39 numbers that change once a label horizon).
     churn_risk: float | None = None
     churn_scored_at: datetime | None = None
     churn_alerting: bool = False
     published_churn_risk: float | None = None
     published_sentiment: float | None = None
-    label_features: ChurnFeatures | None = None
+    label_features: ChurnFeatures | None = Field(default=None, exclude=True)
     label_from: datetime | None = None
     label_due: datetime | None = None
     # When each alert type was last raised for this customer (the cooldown).
@@ -97,6 +98,11 @@ class CustomerState(BaseModel):
     # changes, not with every event of a customer with a long history.
     history: tuple[OwnershipChange, ...] = Field(default=(), exclude=True)
     updated_at: datetime
+
+
+# The fields the stores keep beside the state document (``exclude=True`` above): each is
+# written only when it changes, instead of being serialised with every event.
+STORED_APART = tuple(name for name, field in CustomerState.model_fields.items() if field.exclude)
 
 
 def new_customer(

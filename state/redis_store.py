@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from state.customer import CustomerState, OwnershipChange
+from state.customer import STORED_APART, CustomerState
 from state.keys import Keys
 from state.read_model import activity, flat_defaults
 from state.store import (
@@ -35,7 +35,13 @@ UNREADABLE_STATES = Counter(
     "crmstream_unreadable_states_total",
     "Stored customer states that could not be read back and were started over",
 )
-_HISTORY: TypeAdapter[tuple[OwnershipChange, ...]] = TypeAdapter(tuple[OwnershipChange, ...])
+# How each field kept beside the document is written and read back, and its value when
+# the hash has no such field (nothing was ever written apart).
+_APART: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(CustomerState.model_fields[name].rebuild_annotation())
+    for name in STORED_APART}
+_APART_DEFAULTS = {name: CustomerState.model_fields[name].get_default()
+                   for name in STORED_APART}
 COMMIT_SCRIPT = (Path(__file__).parent / "commit_batch.lua").read_text(encoding="utf-8")
 RESERVE_SCRIPT = (Path(__file__).parent / "reserve_claim.lua").read_text(encoding="utf-8")
 LOAD_SCRIPT = (Path(__file__).parent / "load_customers.lua").read_text(encoding="utf-8")
@@ -159,9 +165,10 @@ class RedisStore:
             # One script call, not a pipeline of HMGETs: packed and parsed in C (hiredis)
             # instead of one redis-py command object per customer.
             async with _store_errors():
-                rows = await self._load_script(keys=[self.keys.customer(c) for c in chunk])
-            for cid, (doc, history) in zip(chunk, rows, strict=True):
-                state = _readable(cid, doc, history) if doc is not None else None
+                rows = await self._load_script(keys=[self.keys.customer(c) for c in chunk],
+                                               args=STORED_APART)
+            for cid, (doc, *apart) in zip(chunk, rows, strict=True):
+                state = _readable(cid, doc, apart) if doc is not None else None
                 if state is not None:
                     found[cid] = state
         return found
@@ -190,10 +197,13 @@ class RedisStore:
 
     def _write_customer(self, program: _Program, change: Change, batch: BatchWrite) -> None:
         after, before = change.after, change.before
-        doc = after.model_dump_json(exclude_defaults=True)  # history is stored apart
+        doc = after.model_dump_json(exclude_defaults=True)
         fields: dict[str, str | bytes] = {"activity": orjson.dumps(activity(after, batch.now))}
-        if after.history != (before.history if before else ()):  # absent until one
-            fields["history"] = orjson.dumps([h.model_dump() for h in after.history])
+        for name, adapter in _APART.items():  # absent until the first value
+            value = getattr(after, name)
+            old = getattr(before, name) if before else _APART_DEFAULTS[name]
+            if value is not old and value != old:
+                fields[name] = adapter.dump_json(value)
         program.customer(self.keys.customer(after.customer_id), doc, fields)
         self._write_memberships(program, before, after)
         if after.churn_risk is not None and (before is None
@@ -281,14 +291,16 @@ def _pool_place(state: CustomerState) -> tuple[str, bool] | None:
     return None
 
 
-def _readable(cid: str, doc: bytes, history: bytes | None) -> CustomerState | None:
-    """The stored state, or None when it cannot be read back (written by an incompatible
-    version, or edited by hand): the customer starts over rather than stopping every
-    customer of the partition."""
+def _readable(cid: str, doc: bytes, apart: list[bytes | None]) -> CustomerState | None:
+    """The stored state (its document, and the ``STORED_APART`` fields in that order), or
+    None when it cannot be read back (written by an incompatible version, or edited by
+    hand): the customer starts over rather than stopping every customer of the partition."""
     try:
         state = CustomerState.model_validate_json(doc)
-        if history:
-            state = state.model_copy(update={"history": _HISTORY.validate_json(history)})
+        update = {name: _APART[name].validate_json(text)
+                  for name, text in zip(STORED_APART, apart, strict=True) if text}
+        if update:
+            state = state.model_copy(update=update)
     except ValidationError as exc:
         log.error("stored state of %s is unreadable, starting it over: %s",
                   cid, exc.errors(include_url=False)[:1])
