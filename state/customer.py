@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,6 +99,24 @@ class CustomerState(BaseModel):
     # changes, not with every event of a customer with a long history.
     history: tuple[OwnershipChange, ...] = Field(default=(), exclude=True)
     updated_at: datetime
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """pydantic's shallow copy without its generic steps (a ``copy.copy`` per attribute,
+        extra fields and private attributes, which this model has none of), at half the
+        cost: the worker copies a state two or three times per event. The same result,
+        as a test checks."""
+        if deep or not update:
+            return super().model_copy(update=update, deep=deep)
+        copied = _new_model(type(self))
+        _set(copied, "__dict__", {**self.__dict__, **update})
+        _set(copied, "__pydantic_fields_set__", self.__pydantic_fields_set__.union(update))
+        _set(copied, "__pydantic_extra__", None)
+        _set(copied, "__pydantic_private__", None)
+        return copied
+
+
+_new_model = CustomerState.__new__
+_set = object.__setattr__
 
 
 # The fields the stores keep beside the state document (``exclude=True`` above): each is

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from state.customer import CustomerState
 from state.pool_rules import Pool, PoolRules
@@ -160,3 +161,21 @@ def test_created_at_is_processing_time_and_history_starts_empty() -> None:
     state = run(click(occurred_at=T0), now=NOW)
     assert state.created_at == NOW
     assert state.history == ()
+
+
+@pytest.mark.parametrize("update", [
+    {"version": 2},
+    {"owner": "rep-9", "status": "active", "alerted_at": {"churn_risk": NOW}},
+    {"label_features": (0.5, 1.0), "history": ()},
+    {},
+])
+def test_a_states_fast_copy_is_pydantics_copy(update: dict[str, Any]) -> None:
+    state = run(owned(), click())
+    was = state.model_dump()
+    ours = state.model_copy(update=update)
+    theirs = BaseModel.model_copy(state, update=update)
+    assert ours == theirs
+    assert ours.model_fields_set == theirs.model_fields_set
+    assert ours.model_dump_json() == theirs.model_dump_json()
+    assert ours is not state
+    assert state.model_dump() == was  # the original is untouched
