@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from agents import metrics
 from schemas.outputs import Alert
 from scoring.churn import ChurnModel
@@ -85,11 +87,10 @@ class Models:
             metrics.MODEL_LABELS.labels(SENTIMENT, "positive" if label else "negative").inc()
         return score_of(p_positive), drift
 
-    def churn_risks(self, rows: list[list[float]]
-                    ) -> tuple[list[ChurnFeatures], list[float]]:
+    def churn_risks(self, rows: np.ndarray) -> tuple[list[ChurnFeatures], list[float]]:
         """The risks of a batch of customers (rows of ``CHURN_FEATURES``) in one go, and the
         features as the model saw them."""
-        if self.churn is None or not rows:
+        if self.churn is None or len(rows) == 0:
             return [], []
         metrics.CHURN_SCORED.inc(len(rows))
         seen, risks = self.churn.score_rows(CHURN_FEATURES, rows)

@@ -27,12 +27,13 @@ from agents import metrics
 from agents.models import Models
 from crmstream.clock import Clock
 from crmstream.settings import Topics
+from schemas.base import to_json
 from schemas.commands import Claim
 from schemas.decode import InputKind, InvalidRecord, dead_letter, decode
 from schemas.events import Interaction
 from schemas.outputs import Alert, DeadLetter, Notice
 from state.assignment import choose
-from state.churn import ChurnLabel, churn_features, worth_rescoring
+from state.churn import ChurnLabel, churn_matrix, worth_rescoring
 from state.customer import CustomerState
 from state.engine import on_event, on_score, on_timer
 from state.store import (
@@ -371,7 +372,7 @@ class Processor:
         due = [cid for cid, change in batch.changes.items()
                if worth_rescoring(change.before, change.after, now, self.policy.churn)]
         info = self.models.info()
-        rows = [churn_features(batch.changes[cid].after, now) for cid in due]
+        rows = churn_matrix([batch.changes[cid].after for cid in due], now)
         features, risks = self.models.churn_risks(rows)
         return [(cid, on_score(batch.changes[cid].after, risk, x, now, self.policy, info))
                 for cid, x, risk in zip(due, features, risks, strict=True)]
@@ -450,20 +451,20 @@ class Processor:
         self, dead: list[DeadLetter], effects: list[Effect]
     ) -> list[Outgoing]:
         out = [
-            Outgoing(self.topics.dlq, d.key or "", d.model_dump_json().encode()) for d in dead
+            Outgoing(self.topics.dlq, d.key or "", to_json(d)) for d in dead
         ]
         for effect in effects:
             if isinstance(effect, Notice):
                 metrics.NOTICES.labels(effect.type).inc()
                 out.append(Outgoing(self.topics.notices, effect.rep_id,
-                                    effect.model_dump_json().encode()))
+                                    to_json(effect)))
             elif isinstance(effect, Alert):
                 metrics.ALERTS.labels(effect.type).inc()
                 out.append(Outgoing(self.topics.alerts, effect.customer_id,
-                                    effect.model_dump_json().encode()))
+                                    to_json(effect)))
             else:
                 out.append(Outgoing(self.topics.scores, effect.customer_id,
-                                    effect.model_dump_json().encode()))
+                                    to_json(effect)))
         return out
 
     async def _commit(self, batch: BatchWrite, result: BatchResult) -> bool:

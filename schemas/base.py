@@ -13,3 +13,10 @@ class WireModel(BaseModel):
     so producers can add fields before consumers learn them."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, str_max_length=65_536)
+
+
+def to_json(model: BaseModel, *, exclude_defaults: bool = False) -> bytes:
+    """``model.model_dump_json().encode()`` straight from pydantic-core: the wrapper's own
+    argument handling costs ~0.8 µs a call, and the worker dumps a state document for every
+    changed customer and a score for most of them."""
+    return type(model).__pydantic_serializer__.to_json(model, exclude_defaults=exclude_defaults)

@@ -97,15 +97,15 @@ class ChurnModel:
         proba: dict[Any, float] = self.model.predict_proba_one(x)
         return float(proba.get(True, 0.5))
 
-    def score_rows(self, names: Sequence[str], rows: list[list[float]]
+    def score_rows(self, names: Sequence[str], rows: np.ndarray | list[list[float]]
                    ) -> tuple[list[list[float]], list[float]]:
         """``probability`` of many all-number rows at once (the worker's batch): the
         scaler's and the regression's own parameters, applied with one matrix product
         instead of one River call per row. Rows are rounded to 4 decimals first and
         returned so: those are the numbers kept for the label and learned from later."""
-        if not rows:
+        if len(rows) == 0:
             return [], []
-        x = np.round(np.array(rows, dtype=float), 4)
+        x = np.round(np.asarray(rows, dtype=float), 4)
         encode: ScaleAndEncode = self.model.steps["ScaleAndEncode"]
         regression: linear_model.LogisticRegression = self.model.steps["LogisticRegression"]
         means = np.array([encode.scaler.means.get(n, 0.0) for n in names])

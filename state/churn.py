@@ -10,28 +10,33 @@ the state at the label: the label must not leak into its own inputs.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
+
+import numpy as np
 
 from schemas.outputs import Alert, Score
 from state.activity import TALLY_FIELDS, epoch_day, windowed_sums
 from state.alerts import AlertRules, after_churn_score
 from state.customer import ChurnFeatures, CustomerState
 
-# The day tallies the model sees over 7 and 30 days (as log1p: counts and money are skewed).
+# The day tallies the model sees over 7 and 30 days.
 _TALLIES = ("interactions", "inbound", "tickets", "sessions", "clicks", "dwell_ms",
             "pricing_views", "cancel_views", "orders", "paid_amount", "refunds")
 _PICK_TALLIES = itemgetter(*(TALLY_FIELDS.index(name) for name in _TALLIES))
 _WEEK = tuple(f"{name}_7d" for name in _TALLIES)
 _MONTH = tuple(f"{name}_30d" for name in _TALLIES)
+# The features taken as they are; every one before them is a count, an amount or a number
+# of days, heavy-tailed, and taken as its log1p.
+_AS_IS = ("open_orders", "sentiment", "negative_run", "owned", "won", "in_recycle_bin")
 CHURN_FEATURES = (
     *_WEEK, *_MONTH, "days_since_inbound", "days_since_click", "days_since_order",
     "days_since_paid", "days_since_follow_up", "days_in_pool", "tenure_days_log",
-    "refunds_log", "paid_total_log", "open_orders", "sentiment", "negative_run", "owned",
-    "won", "in_recycle_bin",
+    "refunds_log", "paid_total_log", *_AS_IS,
 )
+_LOGGED = len(CHURN_FEATURES) - len(_AS_IS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,34 +58,49 @@ class ChurnLabel:
         return dict(zip(CHURN_FEATURES, self.features, strict=True))
 
 
+def churn_matrix(states: Sequence[CustomerState], now: datetime) -> np.ndarray:
+    """One row of ``CHURN_FEATURES`` per customer. Every value is a number and always there
+    (a scaler cannot learn the spread of a feature that is present only when non-zero).
+    Runs for most changed customers of every batch: plain arithmetic per customer, the
+    logarithms for the whole batch at once."""
+    at, today = now.timestamp(), epoch_day(now)
+    x = np.array([_raw_row(s, at, today) for s in states], dtype=float)
+    x = x.reshape(len(states), len(CHURN_FEATURES))
+    np.log1p(x[:, :_LOGGED], out=x[:, :_LOGGED])
+    return x
+
+
 def churn_features(s: CustomerState, now: datetime) -> list[float]:
-    """The values of ``CHURN_FEATURES``, in that order. Every one is a number and always
-    there (a scaler cannot learn the spread of a feature that is present only when
-    non-zero). Runs for most changed customers of every batch: plain arithmetic."""
-    sums = windowed_sums(s.days, epoch_day(now))
-    at = now.timestamp()
+    """The values of ``CHURN_FEATURES`` for one customer."""
+    row: list[float] = churn_matrix([s], now)[0].tolist()
+    return row
+
+
+def _raw_row(s: CustomerState, at: float, today: int) -> list[float]:
+    """A customer's features before the logarithms."""
+    sums = windowed_sums(s.days, today)
     owned = s.owner is not None
     tenure = _days(s.created_at, at, 0.0)
     return [
-        *map(math.log1p, _PICK_TALLIES(sums[7])),
-        *map(math.log1p, _PICK_TALLIES(sums[30])),
-        # log1p of days since, or of the tenure when it never happened: a customer seen an
-        # hour ago who never ordered is as "fresh" as its first hour, not 365 days away.
-        math.log1p(_days(s.last_inbound_at, at, tenure)),
-        math.log1p(_days(s.last_click_at, at, tenure)),
-        math.log1p(_days(s.last_order_at, at, tenure)),
-        math.log1p(_days(s.last_paid_at, at, tenure)),
-        math.log1p(_days(s.last_follow_up_at or s.owner_since, at, tenure)),
-        0.0 if owned else math.log1p(_days(s.pooled_since, at, tenure)),
-        math.log1p(tenure),
-        math.log1p(s.refunds_total),
-        math.log1p(max(0.0, s.paid_total)),
-        float(len(s.open_orders)),
+        *_PICK_TALLIES(sums[7]),
+        *_PICK_TALLIES(sums[30]),
+        # Days since, or the tenure when it never happened: a customer seen an hour ago who
+        # never ordered is as "fresh" as its first hour, not 365 days away.
+        _days(s.last_inbound_at, at, tenure),
+        _days(s.last_click_at, at, tenure),
+        _days(s.last_order_at, at, tenure),
+        _days(s.last_paid_at, at, tenure),
+        _days(s.last_follow_up_at or s.owner_since, at, tenure),
+        0.0 if owned else _days(s.pooled_since, at, tenure),
+        tenure,
+        s.refunds_total,
+        max(0.0, s.paid_total),
+        len(s.open_orders),
         s.sentiment if s.sentiment is not None else 0.0,
-        float(s.negative_run),
-        float(owned),
-        float(s.status == "won"),
-        float(s.status in ("frozen", "discarded")),
+        s.negative_run,
+        owned,
+        s.status == "won",
+        s.status in ("frozen", "discarded"),
     ]
 
 

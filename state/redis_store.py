@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from schemas.base import to_json
 from state.customer import STORED_APART, CustomerState
 from state.keys import Keys
 from state.read_model import activity, flat_defaults
@@ -92,7 +93,7 @@ class _Program:
     def fence(self, key: str, token: int, partition: int) -> None:
         self._fences.add(self._key(key), str(token), partition)
 
-    def customer(self, key: str, doc: str, fields: Mapping[str, str | bytes]) -> None:
+    def customer(self, key: str, doc: bytes, fields: Mapping[str, str | bytes]) -> None:
         self._customers.add(self._key(key), doc, *_pairs(fields))
 
     def hset(self, key: str, fields: Mapping[str, str | bytes]) -> None:
@@ -184,10 +185,10 @@ class RedisStore:
         for n in batch.notices:
             program.stream_entry(self.keys.inbox_ids(n.rep_id), self.keys.inbox(n.rep_id),
                                  INBOX_LENGTH, n.notice_id, n.at.timestamp(),
-                                 n.model_dump_json().encode())
+                                 to_json(n))
         for a in batch.alerts:
             program.stream_entry(self.keys.alert_ids(), self.keys.alerts(), RECENT_ALERTS,
-                                 a.alert_id, a.at.timestamp(), a.model_dump_json().encode())
+                                 a.alert_id, a.at.timestamp(), to_json(a))
         for (topic, partition), offset in batch.offsets.items():
             program.hset(self.keys.offsets(partition), {topic: str(offset)})
         async with _store_errors():
@@ -197,7 +198,7 @@ class RedisStore:
 
     def _write_customer(self, program: _Program, change: Change, batch: BatchWrite) -> None:
         after, before = change.after, change.before
-        doc = after.model_dump_json(exclude_defaults=True)
+        doc = to_json(after, exclude_defaults=True)
         fields: dict[str, str | bytes] = {"activity": orjson.dumps(activity(after, batch.now))}
         for name, adapter in _APART.items():  # absent until the first value
             value = getattr(after, name)
