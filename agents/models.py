@@ -76,14 +76,12 @@ class Models:
         """A text's sentiment in [-1, 1]; a rated text also teaches the model."""
         if self.sentiment is None:
             return None, None
-        x = self.sentiment.features(text)
-        p_positive = self.sentiment.probability_positive(x)
-        metrics.TEXTS_SCORED.inc()
         label = label_of_rating(rating) if rating is not None else None
+        p_positive = self.sentiment.predict_then_learn(text, label)
+        metrics.TEXTS_SCORED.inc()
         drift = None
         if label is not None:
             drift = self._judge(SENTIMENT, label, p_positive, now)
-            self.sentiment.learn(x, label)
             metrics.MODEL_LABELS.labels(SENTIMENT, "positive" if label else "negative").inc()
         return score_of(p_positive), drift
 

@@ -70,9 +70,7 @@ def evaluate_sentiment(path: Path, text: str, label: str, shuffle: int | None = 
     predicted: list[float] = []
     started = time.perf_counter()
     for row, truth in zip(rows, truths, strict=True):
-        features = model.features(str(row[text]))  # once, for the prediction and the update
-        predicted.append(model.probability_positive(features))
-        model.learn(features, truth)
+        predicted.append(model.predict_then_learn(str(row[text]), truth))
     elapsed = time.perf_counter() - started  # the model's own time: predict, then learn
     return scores(truths, predicted) | {"events_per_s": round(len(rows) / elapsed, 1)}
 

@@ -73,6 +73,21 @@ class SentimentModel:
     def score(self, text: str | dict[str, float]) -> float:
         return score_of(self.probability_positive(text))
 
+    def predict_then_learn(self, text: str | dict[str, float], positive: bool | None
+                           ) -> float:
+        """``probability_positive``, then ``learn`` the label if there is one (progressive
+        validation: the worker's path and the evaluation's). The text is hashed once for
+        both; the pipeline would hash it again to learn."""
+        x = self.features(text) if isinstance(text, str) else text
+        hasher: preprocessing.FeatureHasher = self.model.steps["FeatureHasher"]
+        regression: linear_model.LogisticRegression = self.model.steps["LogisticRegression"]
+        hashed = hasher.transform_one(x)
+        proba: dict[Any, float] = regression.predict_proba_one(hashed)
+        if positive is not None:
+            regression.learn_one(hashed, positive)
+            self.learned += 1
+        return float(proba.get(True, 0.5))
+
     def learn(self, text: str | dict[str, float], positive: bool) -> None:
         x = self.features(text) if isinstance(text, str) else text
         self.model.learn_one(x, positive)

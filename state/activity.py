@@ -70,11 +70,30 @@ _BAND_OF_AGE = tuple(
 )
 
 
-def windowed_sums(days: dict[int, DayTally], now_day: int) -> dict[int, DayTally]:
-    """For every window span, the sum of the days' tallies inside it.
+# The latest sums by the identity of the day tallies they were taken from. The churn
+# features and then the read model both want the windows of a changed customer, on the same
+# day; a customer's tallies are never changed in place (``add_to_day`` makes a new mapping),
+# so the same mapping on the same day has the same sums. An entry holds its mapping, so the
+# id cannot be reused while the entry lives.
+_RECENT: dict[int, tuple[dict[int, DayTally], int, dict[int, DayTally]]] = {}
+_RECENT_LIMIT = 4096  # a few batches' worth of customers
 
-    Each day falls in exactly one disjoint age band (0-6, 7-29, 30-89 days old), each band is
-    summed column by column, and the windows are the running sums of the bands. Runs for
+
+def windowed_sums(days: dict[int, DayTally], now_day: int) -> dict[int, DayTally]:
+    """For every window span, the sum of the days' tallies inside it (see ``_RECENT``)."""
+    recent = _RECENT.get(id(days))
+    if recent is not None and recent[0] is days and recent[1] == now_day:
+        return recent[2]
+    sums = _windowed_sums(days, now_day)
+    if len(_RECENT) >= _RECENT_LIMIT:
+        _RECENT.clear()
+    _RECENT[id(days)] = (days, now_day, sums)
+    return sums
+
+
+def _windowed_sums(days: dict[int, DayTally], now_day: int) -> dict[int, DayTally]:
+    """Each day falls in exactly one disjoint age band (0-6, 7-29, 30-89 days old), each band
+    is summed column by column, and the windows are the running sums of the bands. Runs for
     most changed customers of every batch (read model, churn features), hence the C-level
     loops. Counts stay ints, amounts floats.
     """

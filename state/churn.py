@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 import numpy as np
 
@@ -111,9 +111,9 @@ def _days(then: datetime | None, now: float, never: float) -> float:
     return max(0.0, (now - then.timestamp()) / 86_400)
 
 
-def _signals(s: CustomerState) -> tuple[object, ...]:
-    return (s.status, s.owner, s.pool_id, s.last_interaction_at, s.last_order_at,
-            s.last_paid_at, s.refunds_total, s.last_session_id, s.negative_run)
+# What the risk depends on beyond the clock (see ``worth_rescoring``).
+_signals = attrgetter("status", "owner", "pool_id", "last_interaction_at", "last_order_at",
+                      "last_paid_at", "refunds_total", "last_session_id", "negative_run")
 
 
 def worth_rescoring(
@@ -188,10 +188,12 @@ def label_due(s: CustomerState, now: datetime) -> bool:
     return s.label_due is not None and s.label_due <= now
 
 
+_activity_times = attrgetter("last_inbound_at", "last_click_at", "last_order_at")
+
+
 def last_activity(s: CustomerState) -> datetime | None:
     """The customer's own latest sign of life (not a rep's outbound call)."""
-    times = [t for t in (s.last_inbound_at, s.last_click_at, s.last_order_at) if t is not None]
-    return max(times) if times else None
+    return max(filter(None, _activity_times(s)), default=None)
 
 
 def resolve_label(s: CustomerState, churned: bool | None = None) -> tuple[CustomerState,

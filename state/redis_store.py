@@ -204,7 +204,7 @@ class RedisStore:
             value = getattr(after, name)
             old = getattr(before, name) if before else _APART_DEFAULTS[name]
             if value is not old and value != old:
-                fields[name] = adapter.dump_json(value)
+                fields[name] = adapter.serializer.to_json(value)  # as to_json does
         program.customer(self.keys.customer(after.customer_id), doc, fields)
         self._write_memberships(program, before, after)
         if after.churn_risk is not None and (before is None

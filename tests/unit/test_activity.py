@@ -31,6 +31,16 @@ def test_old_days_are_dropped_so_state_stays_bounded() -> None:
     assert windowed_sums(days, TODAY)[90][CLICKS] == 90
 
 
+def test_sums_follow_the_day_and_the_tallies_they_are_taken_from() -> None:
+    days = add_to_day({}, TODAY - 6, TODAY, ONE_CLICK)
+    assert windowed_sums(days, TODAY)[7][CLICKS] == 1
+    assert windowed_sums(days, TODAY)[7][CLICKS] == 1  # asked again: the same answer
+    assert windowed_sums(days, TODAY + 1)[7][CLICKS] == 0  # a day later the click left
+    more = add_to_day(days, TODAY, TODAY, ONE_CLICK)
+    assert windowed_sums(more, TODAY)[7][CLICKS] == 2
+    assert windowed_sums(days, TODAY)[7][CLICKS] == 1  # the older tallies are unchanged
+
+
 def test_events_older_than_the_longest_window_change_nothing() -> None:
     days = add_to_day({}, TODAY - KEEP_DAYS, TODAY, ONE_CLICK)
     assert days == {}

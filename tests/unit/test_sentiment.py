@@ -74,6 +74,18 @@ def test_the_model_learns_online_and_survives_pickling() -> None:
     assert restored.score("质量很好") == pytest.approx(model.score("质量很好"))
 
 
+def test_predict_then_learn_is_the_pipelines_predict_and_learn() -> None:
+    ours, river = SentimentModel(), SentimentModel()
+    for row in reviews(200):
+        positive = row["label"] == "yes" if len(row["review"]) % 3 else None  # some unrated
+        expected = river.probability_positive(row["review"])
+        if positive is not None:
+            river.learn(row["review"], positive)
+        assert ours.predict_then_learn(row["review"], positive) == pytest.approx(expected)
+    assert ours.learned == river.learned > 0
+    assert ours.score("质量很好，非常满意") == pytest.approx(river.score("质量很好，非常满意"))
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_evaluate_runs_progressive_validation(tmp_path: Path, suffix: str) -> None:
     rows = reviews(400)
