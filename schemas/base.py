@@ -1,11 +1,23 @@
 """What every wire message shares: JSON, RFC 3339 times with an offset, extra fields tolerated."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
-Timestamp = AwareDatetime
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The same instant with Python's own UTC. pydantic parses every offset, "Z" too, into
+    its TzInfo, with which each comparison or subtraction costs ~0.45 µs instead of ~0.05
+    and ``timestamp()`` ~0.7 µs instead of ~0.2 (pydantic#7897): the worker compares and
+    subtracts the times of every event and state. UTC is also the state's one time zone."""
+    return value.astimezone(UTC)
+
+
+# Any RFC 3339 time with an offset; kept in UTC once parsed.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class WireModel(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.base import Timestamp
 from state.activity import DayTally
 
 Status = Literal["active", "pooled", "frozen", "discarded", "won", "churned"]
@@ -22,7 +23,7 @@ class OwnershipChange(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    at: datetime
+    at: Timestamp
     from_rep: str | None
     to_rep: str | None
     reason: str
@@ -44,22 +45,22 @@ class CustomerState(BaseModel):
     status: Status = "pooled"
     locked: bool = False
     owner: str | None = None
-    owner_since: datetime | None = None
-    pooled_since: datetime | None = None
-    created_at: datetime
+    owner_since: Timestamp | None = None
+    pooled_since: Timestamp | None = None
+    created_at: Timestamp
 
-    last_follow_up_at: datetime | None = None
-    last_inbound_at: datetime | None = None
-    last_interaction_at: datetime | None = None
-    last_click_at: datetime | None = None
+    last_follow_up_at: Timestamp | None = None
+    last_inbound_at: Timestamp | None = None
+    last_interaction_at: Timestamp | None = None
+    last_click_at: Timestamp | None = None
     last_session_id: str | None = None
-    last_order_at: datetime | None = None
-    last_paid_at: datetime | None = None
-    last_event_at: datetime | None = None
+    last_order_at: Timestamp | None = None
+    last_paid_at: Timestamp | None = None
+    last_event_at: Timestamp | None = None
 
     # Recency-weighted sentiment of the customer's texts in [-1, 1] (state/transitions.py).
     sentiment: float | None = None
-    sentiment_at: datetime | None = None
+    sentiment_at: Timestamp | None = None
     texts_scored: int = 0
     negative_run: int = 0  # consecutive negative texts, for the run-of-negatives alert
 
@@ -68,15 +69,15 @@ class CustomerState(BaseModel):
     # waiting for its label, which is due at ``label_due`` unless a mark_churned comes first
     # (stored apart, see ``history``: 39 numbers that change once a label horizon).
     churn_risk: float | None = None
-    churn_scored_at: datetime | None = None
+    churn_scored_at: Timestamp | None = None
     churn_alerting: bool = False
     published_churn_risk: float | None = None
     published_sentiment: float | None = None
     label_features: ChurnFeatures | None = Field(default=None, exclude=True)
-    label_from: datetime | None = None
-    label_due: datetime | None = None
+    label_from: Timestamp | None = None
+    label_due: Timestamp | None = None
     # When each alert type was last raised for this customer (the cooldown).
-    alerted_at: dict[str, datetime] = Field(default_factory=dict)
+    alerted_at: dict[str, Timestamp] = Field(default_factory=dict)
 
     orders_total: int = 0
     paid_total: float = 0.0
@@ -88,17 +89,17 @@ class CustomerState(BaseModel):
     # The customer's clock: the next timer (a pool warning or reclaim, or a churn label) and
     # the pool deadline (see state/timers.py), and the deadline the owner and the manager
     # were already warned about.
-    timer_at: datetime | None = None
+    timer_at: Timestamp | None = None
     timer_kind: TimerKind | None = None
-    deadline: datetime | None = None
-    warned_deadline: datetime | None = None
-    manager_warned_deadline: datetime | None = None
+    deadline: Timestamp | None = None
+    warned_deadline: Timestamp | None = None
+    manager_warned_deadline: Timestamp | None = None
 
     recent_event_ids: tuple[str, ...] = ()
     # Stored beside the document, not in it (state/redis_store.py): written only when it
     # changes, not with every event of a customer with a long history.
     history: tuple[OwnershipChange, ...] = Field(default=(), exclude=True)
-    updated_at: datetime
+    updated_at: Timestamp
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """pydantic's shallow copy without its generic steps (a ``copy.copy`` per attribute,

@@ -1,10 +1,14 @@
-"""The committed JSON Schema files match the models, and settings never leak secrets."""
+"""The committed JSON Schema files match the models, times are kept in UTC, and settings
+never leak secrets."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 
 from crmstream.settings import Settings
+from schemas.events import Click
 from schemas.export import JSON_DIR, rendered
 
 
@@ -29,3 +33,12 @@ def test_secrets_are_masked_when_settings_are_shown(monkeypatch: pytest.MonkeyPa
 def test_topic_prefix_renames_every_topic() -> None:
     topics = Settings(topic_prefix="acme.").topics
     assert all(t.startswith("acme.") for t in (*topics.inputs, *topics.outputs))
+
+
+def test_times_are_kept_in_pythons_own_utc() -> None:
+    # pydantic's own TzInfo makes every comparison ~10 times slower (pydantic#7897).
+    click = Click.model_validate_json(
+        '{"event_id": "e1", "customer_id": "c1", "occurred_at": "2026-11-22T18:00:00+08:00",'
+        ' "session_id": "s1", "page": "/pricing"}')
+    assert click.occurred_at == datetime(2026, 11, 22, 10, tzinfo=UTC)
+    assert click.occurred_at.tzinfo is UTC
