@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from river import compose, linear_model, optim, preprocessing
+from river import compose, linear_model, preprocessing
 
 from scoring import lexicon
+from scoring.optim import LeanAdaGrad
 from scoring.text import text_features
 
-VERSION = "sentiment-hash18-char3-adagrad0.5-lexicon1"
+VERSION = "sentiment-hash18-char3-adagrad0.5-lexicon1-lean"
 HASHED_FEATURES = 2**18
 
 
@@ -22,7 +23,7 @@ def new_model() -> compose.Pipeline:
     """Text features (computed once per text by the caller) -> hashed -> logistic."""
     return compose.Pipeline(
         preprocessing.FeatureHasher(n_features=HASHED_FEATURES, seed=1),
-        linear_model.LogisticRegression(optimizer=optim.AdaGrad(0.5)),
+        linear_model.LogisticRegression(optimizer=LeanAdaGrad(0.5)),
     )
 
 

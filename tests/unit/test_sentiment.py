@@ -9,8 +9,10 @@ import random
 from pathlib import Path
 
 import pytest
+from river import linear_model, optim
 
 from scoring.evaluate import EvaluationError, evaluate_sentiment, parse_label
+from scoring.optim import LeanAdaGrad
 from scoring.sentiment import SentimentModel, label_of_rating
 from scoring.text import text_features
 
@@ -152,3 +154,16 @@ def test_a_customers_sentiment_follows_recent_texts_more() -> None:
     late = after((-1.0, 28), (1.0, 0))  # a late text weighs as old as it is
     assert late == pytest.approx(month_later)
     assert after((0.5, 0), (0.5, 3)) == pytest.approx(0.5)
+
+
+def test_the_lean_adagrad_steps_exactly_as_rivers() -> None:
+    rng = random.Random(5)
+    rivers = linear_model.LogisticRegression(optimizer=optim.AdaGrad(0.5))
+    ours = linear_model.LogisticRegression(optimizer=LeanAdaGrad(0.5))
+    for _ in range(500):
+        x = {rng.randrange(300): rng.random() for _ in range(rng.randrange(1, 30))}
+        y = rng.random() < 0.4
+        rivers.learn_one(x, y)
+        ours.learn_one(x, y)
+    assert dict(ours.weights) == dict(rivers.weights)
+    assert ours.intercept == rivers.intercept
