@@ -3,12 +3,10 @@
 -- KEYS: every key the batch touches. ARGV is a flat program, read front to back:
 --   n_fences,  then n times: key_index, expected_token, partition
 --   n_flat,    then n times: field, its text when the state leaves it out (at its default)
---   today (the batch's day since the epoch), then the activity layout
---     (state/read_model.py activity_layout; only when there are customers)
---   n_customers, then n times: key_index, doc, recency_days, n_pairs, field, value, ...
---     (the customer's hash: its state document, the flat read-model fields and the
---     activity JSON derived from that document here, in Redis, rather than computed and
---     sent by the worker; and the other fields given)
+--   n_customers, then n times: key_index, doc, n_pairs, field, value, ... (n_pairs pairs)
+--     (the customer's hash: its state document, the flat read-model fields projected
+--     from that document here, in Redis, rather than formatted and sent by the worker;
+--     and the other fields given)
 --   n_hashes,  then n times: key_index, n_pairs, field, value, ... (n_pairs pairs)
 --   n_members, then n times: op (sadd|srem|zrem|zadd), key_index, [score if zadd,] member
 --   n_entries, then n times: ids_key_index, stream_key_index, cap, id, at, payload
@@ -51,86 +49,10 @@ local function flat_text(value, absent)
   return tostring(value)
 end
 
--- The activity JSON: window sums of the day tallies, RFM, lifetime totals and times.
-local today, spans, columns, totals, counted, times, rfm
-if #flat > 0 then
-  today, spans, columns, totals, times = tonumber(take()), {}, {}, {}, {}
-  for _ = 1, tonumber(take()) do
-    spans[#spans + 1] = tonumber(take())
-  end
-  for _ = 1, tonumber(take()) do
-    columns[#columns + 1] = {name = take(), at = tonumber(take()), decimals = tonumber(take())}
-  end
-  for _ = 1, tonumber(take()) do
-    totals[#totals + 1] = {name = take(), decimals = tonumber(take())}
-  end
-  counted = take()
-  for _ = 1, tonumber(take()) do
-    times[#times + 1] = take()
-  end
-  rfm = {frequency = take(), orders = take(), monetary = take(), paid = take(),
-         refunded = take()}
-end
-
-local function rounded(value, decimals)
-  if decimals == 0 then
-    return value
-  end
-  local scale = 10 ^ decimals
-  return math.floor(value * scale + 0.5) / scale
-end
-
-local function present(value)
-  return value ~= nil and value ~= cjson.null
-end
-
-local function activity(state, recency)
-  local longest, sums = spans[#spans], {}
-  for s = 1, #spans do
-    sums[s] = {}
-    for c = 1, #columns do
-      sums[s][c] = 0
-    end
-  end
-  if present(state.days) then
-    for day, tally in pairs(state.days) do
-      local age = today - tonumber(day)
-      if age >= 0 and age < longest then
-        for s = 1, #spans do
-          if age < spans[s] then
-            local sum = sums[s]
-            for c = 1, #columns do
-              sum[c] = sum[c] + tally[columns[c].at]
-            end
-          end
-        end
-      end
-    end
-  end
-  local out = {recency_days = recency}
-  for s = 1, #spans do
-    for c = 1, #columns do
-      local column = columns[c]
-      out[column.name .. '_' .. spans[s] .. 'd'] = rounded(sums[s][c], column.decimals)
-    end
-  end
-  out[rfm.frequency] = out[rfm.orders]
-  out[rfm.monetary] = rounded(out[rfm.paid] - out[rfm.refunded], 2)
-  for _, total in ipairs(totals) do
-    out[total.name] = present(state[total.name]) and rounded(state[total.name], total.decimals) or 0
-  end
-  out[counted] = present(state[counted]) and #state[counted] or 0
-  for _, name in ipairs(times) do
-    out[name] = present(state[name]) and state[name] or cjson.null
-  end
-  return cjson.encode(out)
-end
-
 for _ = 1, tonumber(take()) do
-  local key, doc, recency = KEYS[tonumber(take())], take(), tonumber(take())
-  local pairs_ = tonumber(take())
+  local key, doc, pairs_ = KEYS[tonumber(take())], take(), tonumber(take())
   local state = cjson.decode(doc)
-  local fields = {'doc', doc, 'activity', activity(state, recency)}
+  local fields = {'doc', doc}
   for _, field in ipairs(flat) do
     fields[#fields + 1] = field[1]
     fields[#fields + 1] = flat_text(state[field[1]], field[2])
