@@ -18,7 +18,7 @@ import uuid
 
 from redis.asyncio import Redis
 
-from bench.throughput import fresh_worker, log, produce, worker_rate
+from bench.throughput import compact_redis, fresh_worker, log, produce, worker_rate
 from crmstream.kafka import create_topics
 from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
@@ -45,6 +45,11 @@ async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
                       commands_share=0, prefix="b")
     log(f"producing {events} events over {customers} customers to {settings.topic_prefix}*")
     await produce(settings, traffic, events)
+    redis = Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        await compact_redis(redis)
+    finally:
+        await redis.aclose()
     us: dict[bool, list[float]] = {False: [], True: []}
     try:
         for round_ in range(rounds):
