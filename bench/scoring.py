@@ -25,15 +25,12 @@ from crmstream.settings import Settings
 from crmstream.traffic import Traffic
 
 
-async def one_run(settings: Settings, events: int, scoring: bool, app_id: str) -> float:
+async def one_run(settings: Settings, redis: Redis, events: int, scoring: bool, app_id: str
+                  ) -> float:
     """The worker's events per second over every record, in a namespace of its own."""
-    redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
-    try:
-        async with fresh_worker(settings, redis, app_id,
-                                CRMSTREAM_SCORING="true" if scoring else "false") as (run, proc):
-            return await worker_rate(run, redis, events, proc)
-    finally:
-        await redis.aclose()
+    async with fresh_worker(settings, redis, app_id,
+                            CRMSTREAM_SCORING="true" if scoring else "false") as (run, proc):
+        return await worker_rate(run, redis, events, proc)
 
 
 async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
@@ -45,22 +42,20 @@ async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
                       commands_share=0, prefix="b")
     log(f"producing {events} events over {customers} customers to {settings.topic_prefix}*")
     await produce(settings, traffic, events)
-    redis = Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        await compact_redis(redis)
-    finally:
-        await redis.aclose()
+    redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
     us: dict[bool, list[float]] = {False: [], True: []}
     try:
+        await compact_redis(redis)
         for round_ in range(rounds):
             for scoring in (False, True):
-                rate = await one_run(settings, events, scoring,
+                rate = await one_run(settings, redis, events, scoring,
                                      f"{app}-{round_}-{'on' if scoring else 'off'}")
                 us[scoring].append(1e6 / rate)
                 log(f"round {round_ + 1}, scoring {'on ' if scoring else 'off'}: "
                     f"{rate:,.0f} events/s ({1e6 / rate:.1f} µs/event)")
     finally:
         await drop_namespace(settings, apps=[app])
+        await redis.aclose()
     on, off = statistics.mean(us[True]), statistics.mean(us[False])
     log(f"scoring costs {on - off:.1f} µs per event (on {on:.1f}, off {off:.1f}; "
         f"spread of the runs: on {min(us[True]):.0f}-{max(us[True]):.0f}, "

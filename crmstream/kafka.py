@@ -90,7 +90,8 @@ def default_partitions(keys: Sequence[bytes], count: int) -> list[int]:
     for length, rows in by_length.items():
         data = np.frombuffer(b"".join([keys[i] for i in rows]), dtype=np.uint8)
         hashes[rows] = _murmur2(data.reshape(len(rows), length))
-    return ((hashes & np.uint32(0x7FFFFFFF)) % np.uint32(count)).tolist()  # type: ignore[no-any-return]
+    partitions: list[int] = ((hashes & np.uint32(0x7FFFFFFF)) % np.uint32(count)).tolist()
+    return partitions
 
 
 def _murmur2(data: np.ndarray) -> np.ndarray:

@@ -67,7 +67,8 @@ class CustomerState(BaseModel):
     # Churn (state/churn.py): the latest risk, what was last published on the scores topic,
     # whether the high-risk alert is raised (hysteresis), and the features of one prediction
     # waiting for its label, which is due at ``label_due`` unless a mark_churned comes first
-    # (stored apart, see ``history``: 39 numbers that change once a label horizon).
+    # (stored apart, see ``history``: one number per churn feature, changing once a label
+    # horizon).
     churn_risk: float | None = None
     churn_scored_at: Timestamp | None = None
     churn_alerting: bool = False
