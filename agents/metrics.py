@@ -21,6 +21,18 @@ EVENT_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75,
              1, 2.5, 5, 10, 30, 60, 300),
 )
+# The latency above split in two, per batch: where an event waits before the worker starts on
+# it (producer linger, broker, consumer fetch, Faust's buffer), and the worker's own time.
+BATCH_PICKUP = Histogram(
+    "crmstream_batch_pickup_seconds",
+    "From the oldest occurred_at in a batch to the worker starting on the batch",
+    buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+BATCH_SECONDS = Histogram(
+    "crmstream_batch_processing_seconds",
+    "Time to process one batch: decode, apply, score, publish and write to Redis",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 BATCH_SIZE = Histogram(
     "crmstream_batch_records", "Records per processed batch",
     buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),

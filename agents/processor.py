@@ -192,6 +192,9 @@ class Processor:
             except InvalidRecord as failure:
                 result.dead_letters.append(self._dead(record, failure, now))
 
+        if events:
+            oldest = min(event.occurred_at for _, event in events)
+            metrics.BATCH_PICKUP.observe(max(0.0, (now - oldest).total_seconds()))
         batch = BatchWrite(now=now, offsets=offsets)
         effects = await self._apply_all(events, batch, result, now)
         self._score_churn(batch, effects, now)
@@ -199,6 +202,7 @@ class Processor:
                                               {tp[1] for tp in offsets}):
             return result
         self._count(events, result)
+        metrics.BATCH_SECONDS.observe((self.clock.now() - now).total_seconds())
         return result
 
     async def _publish_and_commit(

@@ -381,3 +381,21 @@ async def test_a_scoring_bug_loses_no_event(monkeypatch: pytest.MonkeyPatch) -> 
     assert sink.on(TOPICS.dlq) == []
     assert store.customers["c1"].version == 3
     assert store.customers["c1"].churn_risk is None  # no score, nothing lost
+
+
+async def test_a_batch_reports_how_long_it_waited_and_how_long_it_took() -> None:
+    from prometheus_client import REGISTRY
+
+    def observed(name: str) -> tuple[float, float]:
+        return (REGISTRY.get_sample_value(f"{name}_count") or 0.0,
+                REGISTRY.get_sample_value(f"{name}_sum") or 0.0)
+
+    processor, _, _ = make()
+    processor.clock = ManualClock(T0 + timedelta(seconds=30))  # the clicks occurred at T0
+    pickup, took = observed("crmstream_batch_pickup_seconds"), observed(
+        "crmstream_batch_processing_seconds")
+    await processor.process(clicks("c1", 3))
+    pickup_after = observed("crmstream_batch_pickup_seconds")
+    assert pickup_after[0] == pickup[0] + 1  # one observation per batch, not per event
+    assert pickup_after[1] - pickup[1] == pytest.approx(30.0)
+    assert observed("crmstream_batch_processing_seconds")[0] == took[0] + 1
