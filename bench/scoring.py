@@ -18,7 +18,7 @@ import uuid
 
 from redis.asyncio import Redis
 
-from bench.throughput import compact_redis, fresh_worker, log, produce, worker_rate
+from bench.throughput import compact_redis, fresh_worker, log, produce, worker_run
 from crmstream.kafka import create_topics
 from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
@@ -26,11 +26,12 @@ from crmstream.traffic import Traffic
 
 
 async def one_run(settings: Settings, redis: Redis, events: int, scoring: bool, app_id: str
-                  ) -> float:
-    """The worker's events per second over every record, in a namespace of its own."""
+                  ) -> tuple[float, float]:
+    """The worker's events per second over every record, in a namespace of its own, and
+    its CPU µs per event."""
     async with fresh_worker(settings, redis, app_id,
                             CRMSTREAM_SCORING="true" if scoring else "false") as (run, proc):
-        return await worker_rate(run, redis, events, proc)
+        return await worker_run(run, redis, events, proc)
 
 
 async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
@@ -44,15 +45,17 @@ async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
     await produce(settings, traffic, events)
     redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
     us: dict[bool, list[float]] = {False: [], True: []}
+    cpu_us: dict[bool, list[float]] = {False: [], True: []}
     try:
         await compact_redis(redis)
         for round_ in range(rounds):
             for scoring in (False, True):
-                rate = await one_run(settings, redis, events, scoring,
-                                     f"{app}-{round_}-{'on' if scoring else 'off'}")
+                rate, cpu = await one_run(settings, redis, events, scoring,
+                                          f"{app}-{round_}-{'on' if scoring else 'off'}")
                 us[scoring].append(1e6 / rate)
+                cpu_us[scoring].append(cpu)
                 log(f"round {round_ + 1}, scoring {'on ' if scoring else 'off'}: "
-                    f"{rate:,.0f} events/s ({1e6 / rate:.1f} µs/event)")
+                    f"{rate:,.0f} events/s ({1e6 / rate:.1f} µs/event, CPU {cpu:.1f} µs/event)")
     finally:
         await drop_namespace(settings, apps=[app])
         await redis.aclose()
@@ -62,8 +65,14 @@ async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
     log(f"scoring costs {on - off:.1f} µs per event (on {on:.1f}, off {off:.1f}; "
         f"spread of the runs: on {min(us[True]):.0f}-{max(us[True]):.0f}, "
         f"off {min(us[False]):.0f}-{max(us[False]):.0f})")
+    cpu_on, cpu_off = statistics.median(cpu_us[True]), statistics.median(cpu_us[False])
+    log(f"in the worker's CPU time: {cpu_on - cpu_off:.1f} µs per event (on {cpu_on:.1f}, "
+        f"off {cpu_off:.1f}; spread: on {min(cpu_us[True]):.0f}-{max(cpu_us[True]):.0f}, "
+        f"off {min(cpu_us[False]):.0f}-{max(cpu_us[False]):.0f})")
     return {"events": events, "per_event_us_on": round(on, 1),
-            "per_event_us_off": round(off, 1), "scoring_us_per_event": round(on - off, 1)}
+            "per_event_us_off": round(off, 1), "scoring_us_per_event": round(on - off, 1),
+            "cpu_us_per_event_on": round(cpu_on, 1), "cpu_us_per_event_off": round(cpu_off, 1),
+            "scoring_cpu_us_per_event": round(cpu_on - cpu_off, 1)}
 
 
 def main() -> int:

@@ -122,21 +122,39 @@ async def applied_offsets(redis: Redis, settings: Settings) -> int:
     return total
 
 
-async def worker_rate(settings: Settings, redis: Redis, events: int,
-                      proc: asyncio.subprocess.Process) -> float:
-    """Events per second from the worker's first durable record to the ``events``-th."""
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux's /proc), all its threads."""
+    after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(after_name[11]), int(after_name[12])  # fields 14 and 15 of stat
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+async def worker_run(settings: Settings, redis: Redis, events: int,
+                     proc: asyncio.subprocess.Process) -> tuple[float, float]:
+    """From the worker's first durable record to the ``events``-th: its events per second,
+    and the CPU time it spent per event in µs. The rate is what the targets are about; the
+    CPU time is steadier where the machine is shared (a slow minute of the host, the other
+    processes), so it tells small differences apart better."""
     first: float | None = None
     while True:
         if proc.returncode is not None:
             raise RuntimeError("the worker exited during the benchmark")
         done = await applied_offsets(redis, settings)
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), cpu_seconds(proc.pid)
         if done and first is None:
-            first, first_done = now, done
+            first, first_done, first_cpu = now, done, cpu
         if done >= events:
             assert first is not None
-            return (done - first_done) / (now - first)
+            applied = done - first_done
+            return applied / (now - first), (cpu - first_cpu) / applied * 1e6
         await asyncio.sleep(0.05)
+
+
+async def worker_rate(settings: Settings, redis: Redis, events: int,
+                      proc: asyncio.subprocess.Process) -> float:
+    """Events per second from the worker's first durable record to the ``events``-th."""
+    rate, _ = await worker_run(settings, redis, events, proc)
+    return rate
 
 
 async def scrape(port: int) -> dict[float, float]:
@@ -280,14 +298,14 @@ async def run(events: int, customers: int, latency_seconds: float, rounds: int
             # What scoring adds on top is make bench-scoring's measure.
             async with fresh_worker(settings, redis, f"{worker_app}-{round_}",
                                     CRMSTREAM_SCORING="false") as (w, proc):
-                if round_ < rounds:
-                    worker.append(await worker_rate(w, redis, events, proc))
-                else:  # the last worker stays up for the latency measurement
-                    rate, p50, p99 = await measure_worker(w, redis, proc, traffic, events,
-                                                          latency_seconds)
-                    worker.append(rate)
+                rate, cpu = await worker_run(w, redis, events, proc)
+                worker.append(rate)
+                if round_ == rounds:  # the last worker stays up for the latency measurement
+                    p50, p99 = await measure_latency(w, redis, proc, traffic, events, rate,
+                                                     latency_seconds)
             log(f"round {round_}: bare Faust {bare[-1]:,.0f} events/s, crmstream worker "
-                f"{worker[-1]:,.0f} events/s (ratio {worker[-1] / bare[-1]:.3f})")
+                f"{worker[-1]:,.0f} events/s (ratio {worker[-1] / bare[-1]:.3f}; the "
+                f"worker's CPU {cpu:.0f} µs per event)")
     finally:
         await drop_namespace(settings, apps=[bare_app, worker_app])
         await redis.aclose()
@@ -305,12 +323,11 @@ async def run(events: int, customers: int, latency_seconds: float, rounds: int
     }
 
 
-async def measure_worker(settings: Settings, redis: Redis, proc: asyncio.subprocess.Process,
-                         traffic: Traffic, events: int, latency_seconds: float
-                         ) -> tuple[float, float, float]:
-    """The worker's rate over the produced records, then its produce-to-Redis p50 and p99
-    at half that rate."""
-    worker = await worker_rate(settings, redis, events, proc)
+async def measure_latency(settings: Settings, redis: Redis, proc: asyncio.subprocess.Process,
+                          traffic: Traffic, events: int, worker: float, latency_seconds: float
+                          ) -> tuple[float, float]:
+    """The produce-to-Redis p50 and p99 of a worker that has applied the first ``events``
+    records at ``worker`` events per second, streamed new ones at half that rate."""
     await wait_healthy(settings.web_port, proc)
     target = worker / 2
     count = int(target * latency_seconds)
@@ -323,7 +340,7 @@ async def measure_worker(settings: Settings, redis: Redis, proc: asyncio.subproc
     p99 = quantile(0.99, before, after)
     p50 = quantile(0.50, before, after)
     log(f"produce-to-Redis latency p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
-    return worker, p50, p99
+    return p50, p99
 
 
 def main() -> int:
