@@ -52,8 +52,10 @@ def test_prometheus_rules_use_only_metrics_the_worker_exports() -> None:
                             f"{family.name}_count", f"{family.name}_sum")
     }
     rules = yaml.safe_load((ROOT / "deploy/prometheus/rules.yml").read_text())
-    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
-    used = {name for expr in exprs for name in re.findall(r"crmstream_[a-z_]+", expr)}
+    # The expressions, and the annotations that point the on-call engineer to a metric.
+    texts = [text for group in rules["groups"] for rule in group["rules"]
+             for text in (rule["expr"], *rule.get("annotations", {}).values())]
+    used = {name for text in texts for name in re.findall(r"crmstream_[a-z_]+", text)}
     assert used, "the rules watch no crmstream metric"
     assert used <= exported, f"unknown metrics: {sorted(used - exported)}"
     compose_service = compose()["services"]["prometheus"]
