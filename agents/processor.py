@@ -201,8 +201,8 @@ class Processor:
         if not await self._publish_and_commit(batch, result, effects,
                                               {tp[1] for tp in offsets}):
             return result
-        self._count(events, result)
-        metrics.BATCH_SECONDS.observe((self.clock.now() - now).total_seconds())
+        done = self._count(events, result)
+        metrics.BATCH_SECONDS.observe((done - now).total_seconds())
         return result
 
     async def _publish_and_commit(
@@ -507,7 +507,9 @@ class Processor:
             self.partition_of.pop(cid, None)
         metrics.CACHED_CUSTOMERS.set(len(self.cache))
 
-    def _count(self, events: list[tuple[InputRecord, Event]], result: BatchResult) -> None:
+    def _count(self, events: list[tuple[InputRecord, Event]], result: BatchResult
+               ) -> datetime:
+        """Count the batch's events and outputs, and their latency; return when it was done."""
         done = self.clock.now()
         per_topic: dict[str, int] = {}
         for record, event in events:
@@ -517,6 +519,7 @@ class Processor:
             metrics.EVENTS_PROCESSED.labels(topic).inc(count)
         for topic, count in Counter(output.topic for output in result.outputs).items():
             metrics.OUTPUTS.labels(topic).inc(count)
+        return done
 
 
 def _scoring_failed(what: str) -> None:

@@ -43,7 +43,7 @@ async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
                       commands_share=0, prefix="b")
     log(f"producing {events} events over {customers} customers to {settings.topic_prefix}*")
     await produce(settings, traffic, events)
-    redis = Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
+    redis = Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
     us: dict[bool, list[float]] = {False: [], True: []}
     cpu_us: dict[bool, list[float]] = {False: [], True: []}
     try:

@@ -66,9 +66,9 @@ class CustomerState(BaseModel):
 
     # Churn (state/churn.py): the latest risk, what was last published on the scores topic,
     # whether the high-risk alert is raised (hysteresis), and the features of one prediction
-    # waiting for its label, which is due at ``label_due`` unless a mark_churned comes first
-    # (stored apart, see ``history``: one number per churn feature, changing once a label
-    # horizon).
+    # waiting for its label, which is due at ``label_due`` unless a mark_churned comes first.
+    # Those features are stored beside the document, like ``history``: one number per churn
+    # feature, changing once per label horizon, not with every event.
     churn_risk: float | None = None
     churn_scored_at: Timestamp | None = None
     churn_alerting: bool = False
