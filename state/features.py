@@ -13,14 +13,14 @@ WINDOW_FIELDS = (
     "interactions", "sessions", "clicks", "dwell_ms", "orders", "paid_amount", "refunds",
     "refund_amount",
 )
-_MONEY = ("paid_amount", "refund_amount")
-_COUNTS = tuple(name for name in WINDOW_FIELDS if name not in _MONEY)
+MONEY = ("paid_amount", "refund_amount")  # amounts, kept to 2 decimals; the rest are counts
+_COUNTS = tuple(name for name in WINDOW_FIELDS if name not in MONEY)
 _PICK_COUNTS = itemgetter(*(TALLY_FIELDS.index(name) for name in _COUNTS))
-_PICK_MONEY = itemgetter(*(TALLY_FIELDS.index(name) for name in _MONEY))
+_PICK_MONEY = itemgetter(*(TALLY_FIELDS.index(name) for name in MONEY))
 # The published names in the order ``windows`` computes the values: every count of every
 # span, then the amounts of every span (built once, not per customer).
 _KEYS = (*(f"{name}_{span}d" for span in WINDOWS_DAYS for name in _COUNTS),
-         *(f"{name}_{span}d" for span in WINDOWS_DAYS for name in _MONEY))
+         *(f"{name}_{span}d" for span in WINDOWS_DAYS for name in MONEY))
 
 
 def days_since(then: datetime | None, now: datetime) -> float | None:
@@ -36,12 +36,17 @@ def windows(state: CustomerState, now: datetime) -> dict[str, float]:
     return dict(zip(_KEYS, counts + money, strict=True))
 
 
-def rfm(state: CustomerState, now: datetime, windowed: dict[str, float]) -> dict[str, float]:
-    """Recency (days since the last paid order, or since first seen if none), frequency
-    (paid-or-placed orders in 90 days) and monetary value (paid minus refunded, 90 days)."""
+def recency_days(state: CustomerState, now: datetime) -> float:
+    """Days since the last paid order, or the last order, or since first seen if none."""
     recency = days_since(state.last_paid_at or state.last_order_at or state.created_at, now)
+    return round(recency, 3) if recency is not None else 0.0
+
+
+def rfm(state: CustomerState, now: datetime, windowed: dict[str, float]) -> dict[str, float]:
+    """Recency (``recency_days``), frequency (paid-or-placed orders in 90 days) and monetary
+    value (paid minus refunded, 90 days)."""
     return {
-        "recency_days": round(recency, 3) if recency is not None else 0.0,
+        "recency_days": recency_days(state, now),
         "frequency_90d": windowed["orders_90d"],
         "monetary_90d": round(windowed["paid_amount_90d"] - windowed["refund_amount_90d"], 2),
     }

@@ -11,16 +11,17 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
 from prometheus_client import Counter
 from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from schemas.base import to_json
+from state.activity import epoch_day
 from state.customer import STORED_APART, CustomerState
+from state.features import recency_days
 from state.keys import Keys
-from state.read_model import activity, flat_defaults
+from state.read_model import activity_layout, flat_defaults
 from state.store import (
     BatchWrite,
     Change,
@@ -48,6 +49,7 @@ RESERVE_SCRIPT = (Path(__file__).parent / "reserve_claim.lua").read_text(encodin
 LOAD_SCRIPT = (Path(__file__).parent / "load_customers.lua").read_text(encoding="utf-8")
 # The read model's flat fields and their text when absent, for the commit script's header.
 FLAT_DEFAULTS: list[str] = [text for pair in flat_defaults() for text in pair]
+ACTIVITY_LAYOUT = activity_layout()
 LOAD_CHUNK = 500  # customers per read: one short script, so Redis never stalls on it
 INBOX_LENGTH = 1000  # notices kept per rep
 RECENT_ALERTS = 10_000  # alerts kept in the recent-alerts stream
@@ -93,8 +95,9 @@ class _Program:
     def fence(self, key: str, token: int, partition: int) -> None:
         self._fences.add(self._key(key), str(token), partition)
 
-    def customer(self, key: str, doc: bytes, fields: Mapping[str, str | bytes]) -> None:
-        self._customers.add(self._key(key), doc, *_pairs(fields))
+    def customer(self, key: str, doc: bytes, recency_days: float,
+                 fields: Mapping[str, str | bytes]) -> None:
+        self._customers.add(self._key(key), doc, recency_days, *_pairs(fields))
 
     def hset(self, key: str, fields: Mapping[str, str | bytes]) -> None:
         self._hashes.add(self._key(key), *_pairs(fields))
@@ -110,10 +113,13 @@ class _Program:
         self._entries.add(self._key(ids_key), self._key(stream_key), cap, entry_id, at,
                           payload)
 
-    def args(self) -> list[str | bytes | int | float]:
-        flat = FLAT_DEFAULTS if self._customers.count else []
-        out: list[str | bytes | int | float] = [
-            self._fences.count, *self._fences.args, len(flat) // 2, *flat]
+    def args(self, today: int) -> list[str | bytes | int | float]:
+        """``today``: the batch's day since the epoch, the activity windows' end."""
+        out: list[str | bytes | int | float] = [self._fences.count, *self._fences.args]
+        if self._customers.count:
+            out += [len(FLAT_DEFAULTS) // 2, *FLAT_DEFAULTS, today, *ACTIVITY_LAYOUT]
+        else:
+            out.append(0)
         for section in (self._customers, self._hashes, self._members, self._entries):
             out += (section.count, *section.args)
         return out
@@ -192,20 +198,22 @@ class RedisStore:
         for (topic, partition), offset in batch.offsets.items():
             program.hset(self.keys.offsets(partition), {topic: str(offset)})
         async with _store_errors():
-            stale = await self._commit_script(keys=program.keys, args=program.args())
+            stale = await self._commit_script(keys=program.keys,
+                                              args=program.args(epoch_day(batch.now)))
         if stale:
             raise Fenced(int(p) for p in stale)
 
     def _write_customer(self, program: _Program, change: Change, batch: BatchWrite) -> None:
         after, before = change.after, change.before
         doc = to_json(after, exclude_defaults=True)
-        fields: dict[str, str | bytes] = {"activity": orjson.dumps(activity(after, batch.now))}
+        fields: dict[str, str | bytes] = {}
         for name, adapter in _APART.items():  # absent until the first value
             value = getattr(after, name)
             old = getattr(before, name) if before else _APART_DEFAULTS[name]
             if value is not old and value != old:
                 fields[name] = adapter.serializer.to_json(value)  # as to_json does
-        program.customer(self.keys.customer(after.customer_id), doc, fields)
+        program.customer(self.keys.customer(after.customer_id), doc,
+                         recency_days(after, batch.now), fields)
         self._write_memberships(program, before, after)
         if after.churn_risk is not None and (before is None
                                              or before.churn_risk != after.churn_risk):

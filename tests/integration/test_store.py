@@ -6,14 +6,18 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from redis.asyncio import Redis
 
 from crmstream.namespace import drop_keys
 from state.customer import CustomerState, OwnershipChange, new_customer
 from state.keys import Keys
+from state.read_model import activity
 from state.redis_store import RedisStore
 from state.store import BatchWrite, Change
+from state.transitions import Event, apply
+from tests.factories import click, interaction, order
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -28,9 +32,10 @@ async def store(stack: None) -> AsyncIterator[RedisStore]:
     await redis.aclose()
 
 
-async def write(store: RedisStore, before: CustomerState | None, after: CustomerState) -> None:
+async def write(store: RedisStore, before: CustomerState | None, after: CustomerState,
+                now: datetime = NOW) -> None:
     fences = await store.acquire([0])
-    await store.commit(BatchWrite(now=NOW, changes={after.customer_id: Change(before, after, 0)},
+    await store.commit(BatchWrite(now=now, changes={after.customer_id: Change(before, after, 0)},
                                   offsets={("crm.clicks", 0): after.version}, fences=fences))
 
 
@@ -59,3 +64,48 @@ async def test_a_state_reads_back_whole_with_the_fields_stored_apart(store: Redi
     await write(store, followed, labelled)
     assert (await store.load(["c1"]))["c1"] == labelled
     assert await store.load(["nobody"]) == {}
+
+
+def customer_with(*events: Event, now: datetime) -> CustomerState:
+    state: CustomerState | None = None
+    for event in events:
+        state = apply(state, event, now).state
+    assert state is not None
+    return state
+
+
+@pytest.mark.parametrize("ages", [
+    (),  # only registered: every window empty, never ordered
+    (0, 6, 7, 29, 30, 89, 90, 120),  # on and beside every window's edge
+    (0.5, 3, 45),
+])
+async def test_the_commit_scripts_activity_is_the_read_models_definition(
+    store: RedisStore, ages: tuple[float, ...],
+) -> None:
+    """commit_batch.lua computes ``activity`` inside Redis; state/read_model.py defines it."""
+    now = NOW + timedelta(hours=7)
+    events: list[Event] = [interaction(occurred_at=now - timedelta(days=100), direction="inbound")]
+    for n, age in enumerate(ages):
+        when = now - timedelta(days=age)
+        events += [click(occurred_at=when, page_type="pricing", dwell_ms=1234 * n),
+                   interaction(occurred_at=when, direction="inbound", channel="ticket")]
+        events += [order(occurred_at=when, order_id=f"o{n}", status="paid",
+                         amount=f"{19.99 * (n + 1):.2f}")]
+        if n % 3 == 1:
+            events.append(order(occurred_at=when, order_id=f"o{n}", status="refunded",
+                                amount="5.01"))
+        if n % 3 == 2:
+            events.append(order(occurred_at=when, order_id=f"p{n}", status="placed",
+                                amount="7"))
+    state = customer_with(*events, now=now)
+    await write(store, None, state, now)
+
+    stored = orjson.loads(await store.redis.hget(store.keys.customer(state.customer_id),
+                                                 "activity"))
+    expected = activity(state, now)
+    assert stored.keys() == expected.keys()
+    for name, value in expected.items():
+        if isinstance(value, datetime) or value is None:
+            assert (datetime.fromisoformat(stored[name]) if stored[name] else None) == value, name
+        else:
+            assert stored[name] == pytest.approx(value, abs=1e-9), name
