@@ -115,6 +115,7 @@ def load_policy(settings: Settings) -> Policy:
         label_horizon=timedelta(seconds=settings.churn_label_horizon_s),
         publish_delta=settings.score_publish_delta,
         rescore_after=timedelta(seconds=settings.churn_rescore_after_s),
+        min_events=settings.churn_min_events,
     )
     return Policy(rules, settings.default_level, settings.recent_event_ids, alerts, churn_rules)
 

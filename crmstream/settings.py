@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     scoring: bool = True
     churn_label_horizon_s: float = Field(default=30 * 86_400, gt=0)
     churn_rescore_after_s: float = Field(default=86_400, gt=0)
+    churn_min_events: int = Field(default=2, ge=1)
     score_publish_delta: float = Field(default=0.05, ge=0, le=1)
     churn_alert_high: float = Field(default=0.7, gt=0, le=1)
     churn_alert_low: float = Field(default=0.5, ge=0, le=1)
@@ -106,6 +107,9 @@ class Settings(BaseSettings):
     def _hysteresis(self) -> Settings:
         if not self.churn_alert_low < self.churn_alert_high:
             raise ValueError("churn_alert_low must be below churn_alert_high (the hysteresis)")
+        if self.churn_min_events > self.recent_event_ids:
+            # counted in the customer's remembered event ids, which keep this many
+            raise ValueError("churn_min_events must not exceed recent_event_ids")
         return self
 
     @cached_property

@@ -44,6 +44,11 @@ class ChurnRules:
     label_horizon: timedelta = timedelta(days=30)
     publish_delta: float = 0.05  # a score goes to the scores topic when it moved this much
     rescore_after: timedelta = timedelta(days=1)  # a score older than this is refreshed
+    # A customer is first scored once crmstream has seen this many of its events (commands
+    # count: a registered customer is scored at its first activity). One it has just met
+    # from a single event has no behaviour to score: its risk would be the model's prior,
+    # published for every new lead (a campaign's burst of first clicks floods crm.scores).
+    min_events: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +127,9 @@ def worth_rescoring(
     """A meaningful change: never scored, a stale score, or something the risk depends on
     moved (status, owner, pool, an interaction, an order, a payment, a refund, a new
     browsing session, the run of negative texts). A click inside the same session is not
-    worth a new score on its own; a churned customer is not scored any more."""
-    if after.status == "churned":
+    worth a new score on its own; a churned customer is not scored any more, and one seen
+    fewer than ``rules.min_events`` times not yet."""
+    if after.status == "churned" or len(after.recent_event_ids) < rules.min_events:
         return False
     if after.churn_scored_at is None or now - after.churn_scored_at >= rules.rescore_after:
         return True

@@ -40,6 +40,14 @@ def active() -> CustomerState:
     return on_event(customer(), click(occurred_at=T0), T0, POLICY).state
 
 
+def seen(times: int) -> CustomerState:
+    """A customer crmstream has seen ``times`` events of (clicks of one session)."""
+    state = customer()
+    for _ in range(times):
+        state = on_event(state, click(occurred_at=T0), T0, POLICY).state
+    return state
+
+
 def scored(s: CustomerState, risk: float, days: float = 0) -> CustomerState:
     now = T0 + timedelta(days=days)
     return on_score(s, risk, tuple(churn_features(s, now)), now, POLICY, VERSIONS).state
@@ -68,13 +76,24 @@ def test_features_are_dense_numbers() -> None:
     (lambda s: s.model_copy(update={"status": "churned"}), False),
 ])
 def test_worth_rescoring(change: object, worth: bool) -> None:
-    before = scored(customer(), 0.2)
+    before = scored(seen(2), 0.2)
     after = change(before)  # type: ignore[operator]
     assert worth_rescoring(before, after, T0, POLICY.churn) is worth
 
 
-def test_never_scored_is_worth_scoring() -> None:
-    assert worth_rescoring(None, customer(), T0, POLICY.churn)
+@pytest.mark.parametrize(("events", "min_events", "worth"), [
+    (0, 2, False),  # registered by nobody, seen by nobody
+    (1, 2, False),  # just met: nothing to score yet
+    (2, 2, True),
+    (5, 2, True),
+    (1, 1, True),  # scored from the first event, if so configured
+    (2, 3, False),
+])
+def test_a_customer_is_first_scored_once_seen_often_enough(
+    events: int, min_events: int, worth: bool,
+) -> None:
+    rules = ChurnRules(min_events=min_events)
+    assert worth_rescoring(None, seen(events), T0, rules) is worth
 
 
 @pytest.mark.parametrize(("risks", "published"), [

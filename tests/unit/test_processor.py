@@ -285,9 +285,12 @@ async def test_churn_is_scored_once_per_batch_and_learns_from_its_labels() -> No
     policy = Policy(churn=ChurnRules(label_horizon=timedelta(seconds=60)))
     processor = Processor(store, sink, TOPICS, clock, policy=policy, retry_delay_s=0,
                           models=models)
-    await processor.process(clicks("c1", 5) + clicks("c2", 1, partition=1))
+    await processor.process(clicks("c1", 5) + clicks("c2", 2, partition=1)
+                            + clicks("c3", 1, partition=2))
     scores = sink.on(TOPICS.scores)
-    assert sorted(s["customer_id"] for s in scores) == ["c1", "c2"]  # once each per batch
+    # once each per batch; c3 was met by its one event: nothing to score yet
+    assert sorted(s["customer_id"] for s in scores) == ["c1", "c2"]
+    assert store.customers["c3"].churn_risk is None
     assert {s["churn_risk"] for s in scores} == {0.5}  # an empty model knows nothing yet
     assert store.customers["c1"].label_due == T0 + timedelta(seconds=60)
     await processor.process(clicks("c1", 1, first_offset=5))  # same session: not rescored

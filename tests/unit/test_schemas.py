@@ -42,3 +42,13 @@ def test_times_are_kept_in_pythons_own_utc() -> None:
         ' "session_id": "s1", "page": "/pricing"}')
     assert click.occurred_at == datetime(2026, 11, 22, 10, tzinfo=UTC)
     assert click.occurred_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize(("fields", "problem"), [
+    ({"churn_alert_low": 0.8, "churn_alert_high": 0.7}, "hysteresis"),
+    ({"churn_min_events": 5, "recent_event_ids": 4}, "churn_min_events"),
+])
+def test_settings_that_contradict_each_other_are_refused(fields: dict[str, float],
+                                                          problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Settings(**fields)  # type: ignore[arg-type]
