@@ -74,7 +74,9 @@ async def test_churn_scores_labels_and_alerts_flow_end_to_end(
     churned = ("commands", "gone", orjson.dumps({
         "command_id": "gone-churned", "customer_id": "gone", "issued_at": _now(),
         "type": "mark_churned", "actor": "rep-1"}))
-    first_wave = [_click("quiet", 0), _click("active", 0), _click("gone", 0), *angry]
+    # Two clicks each: a customer crmstream has seen once is not scored yet
+    # (CRMSTREAM_CHURN_MIN_EVENTS); "angry" brings three texts.
+    first_wave = [_click(c, n) for c in ("quiet", "active", "gone") for n in (0, 1)] + angry
     await produce(settings, [(topic[kind], key, value) for kind, key, value in first_wave])
     scores = await read_topic(settings, t.scores, expect=4)
     assert {s["customer_id"] for s in scores} == {"quiet", "active", "gone", "angry"}
@@ -88,7 +90,7 @@ async def test_churn_scores_labels_and_alerts_flow_end_to_end(
     risk = await redis.hget(f"{k}customer:quiet", "churn_risk")
     assert 0 <= float(risk) <= 1
 
-    await produce(settings, [(topic["clicks"], "active", _click("active", 1)[2]),
+    await produce(settings, [(topic["clicks"], "active", _click("active", 2)[2]),
                              (topic["commands"], "gone", churned[2])])
 
     async def learned() -> bool:
