@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     drift_alert_cooldown_s: float = Field(default=3600, ge=0)
 
     @model_validator(mode="after")
-    def _hysteresis(self) -> Settings:
+    def _consistent(self) -> Settings:
         if not self.churn_alert_low < self.churn_alert_high:
             raise ValueError("churn_alert_low must be below churn_alert_high (the hysteresis)")
         if self.churn_min_events > self.recent_event_ids:

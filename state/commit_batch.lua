@@ -99,7 +99,9 @@ if #flat > 0 then
          paid = where(take()), refunded = where(take())}
 end
 
--- Kept to ``scale`` (10^decimals; false for a count), as Python's round() does.
+-- Kept to ``scale`` (10^decimals; false for a count): the cents Python's round(x, 2)
+-- keeps for sums of amounts in cents (halves round up here, to even there: sums of cents
+-- never sit on a half).
 local function rounded(value, scale)
   if not scale or value == 0 then
     return value
@@ -155,7 +157,7 @@ local function activity(state, recency)
   local function window(at)
     return sums[at[1]][at[2]]
   end
-  local monetary = rounded(window(rfm.paid) - window(rfm.refunded), 100)
+  local monetary = rounded(window(rfm.paid) - window(rfm.refunded), 100)  -- 2 decimals
   parts[n + 1], parts[n + 2] = rfm.frequency, tostring(window(rfm.orders))
   parts[n + 3], parts[n + 4] = rfm.monetary, tostring(monetary)
   n = n + 4
