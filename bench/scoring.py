@@ -60,26 +60,25 @@ async def bench(events: int, customers: int, rounds: int) -> dict[str, float]:
     finally:
         await drop_namespace(settings, apps=[app])
         await redis.aclose()
-    # Medians, as bench-throughput: one slow run (the first worker of a run is sometimes
-    # 40% slower) moved a mean by 20 µs.
-    on, off = statistics.median(us[True]), statistics.median(us[False])
-    # Each round's pair (off, then on a minute later) differenced, then the median: a slow
-    # minute of the machine hits both halves of a pair, not one median or the other.
-    cost = statistics.median(a - b for a, b in zip(us[True], us[False], strict=True))
-    log(f"scoring costs {cost:.1f} µs per event, the median round's (the difference of "
-        f"the medians: {on - off:.1f}; on {on:.1f}, off {off:.1f}; "
-        f"spread of the runs: on {min(us[True]):.0f}-{max(us[True]):.0f}, "
-        f"off {min(us[False]):.0f}-{max(us[False]):.0f})")
-    cpu_on, cpu_off = statistics.median(cpu_us[True]), statistics.median(cpu_us[False])
-    cpu_cost = statistics.median(a - b for a, b in zip(cpu_us[True], cpu_us[False],
-                                                        strict=True))
-    log(f"in the worker's CPU time: {cpu_cost:.1f} µs per event (on {cpu_on:.1f}, "
-        f"off {cpu_off:.1f}; spread: on {min(cpu_us[True]):.0f}-{max(cpu_us[True]):.0f}, "
-        f"off {min(cpu_us[False]):.0f}-{max(cpu_us[False]):.0f})")
+    on, off, cost = _paired(" µs per event", us[True], us[False])
+    cpu_on, cpu_off, cpu_cost = _paired(" µs of the worker's CPU per event",
+                                        cpu_us[True], cpu_us[False])
     return {"events": events, "per_event_us_on": round(on, 1),
             "per_event_us_off": round(off, 1), "scoring_us_per_event": round(cost, 1),
             "cpu_us_per_event_on": round(cpu_on, 1), "cpu_us_per_event_off": round(cpu_off, 1),
             "scoring_cpu_us_per_event": round(cpu_cost, 1)}
+
+
+def _paired(unit: str, on: list[float], off: list[float]) -> tuple[float, float, float]:
+    """The medians of each side, and the cost: the median of the rounds' own differences
+    (off, then on a minute later: a slow minute of the machine hits both halves of a pair,
+    where the difference of the two medians pairs one round's run with another's)."""
+    cost = statistics.median(a - b for a, b in zip(on, off, strict=True))
+    on_median, off_median = statistics.median(on), statistics.median(off)
+    log(f"scoring costs {cost:.1f}{unit}, the median round's (the difference of the medians: "
+        f"{on_median - off_median:.1f}; on {on_median:.1f}, off {off_median:.1f}; spread of "
+        f"the runs: on {min(on):.0f}-{max(on):.0f}, off {min(off):.0f}-{max(off):.0f})")
+    return on_median, off_median, cost
 
 
 def main() -> int:

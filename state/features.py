@@ -42,11 +42,19 @@ def recency_days(state: CustomerState, now: datetime) -> float:
     return round(recency, 3) if recency is not None else 0.0
 
 
+# Frequency and monetary value from the windows: (name, the window it is) and (name, the
+# window paid, the window refunded). The commit script derives them by these names too.
+FREQUENCY = ("frequency_90d", "orders_90d")
+MONETARY = ("monetary_90d", "paid_amount_90d", "refund_amount_90d")
+
+
 def rfm(state: CustomerState, now: datetime, windowed: dict[str, float]) -> dict[str, float]:
     """Recency (``recency_days``), frequency (paid-or-placed orders in 90 days) and monetary
     value (paid minus refunded, 90 days)."""
+    frequency, orders = FREQUENCY
+    monetary, paid, refunded = MONETARY
     return {
         "recency_days": recency_days(state, now),
-        "frequency_90d": windowed["orders_90d"],
-        "monetary_90d": round(windowed["paid_amount_90d"] - windowed["refund_amount_90d"], 2),
+        frequency: windowed[orders],
+        monetary: round(windowed[paid] - windowed[refunded], 2),
     }

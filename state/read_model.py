@@ -27,7 +27,7 @@ from operator import attrgetter
 
 from state.activity import TALLY_FIELDS, WINDOWS_DAYS
 from state.customer import CustomerState
-from state.features import MONEY, WINDOW_FIELDS, rfm, windows
+from state.features import FREQUENCY, MONETARY, MONEY, WINDOW_FIELDS, rfm, windows
 
 FLAT_FIELDS = (
     "customer_id", "version", "name", "pool_id", "level", "status", "locked", "owner",
@@ -70,10 +70,7 @@ def activity_layout() -> list[str | int]:
     for name, decimals in _TOTALS:
         layout += [name, decimals]
     layout += ["open_orders", len(_ACTIVITY_TIMES), *_ACTIVITY_TIMES]
-    # as rfm() derives them: the frequency is a window's count, the monetary value the
-    # difference of two windows' amounts
-    layout += ["frequency_90d", "orders_90d", "monetary_90d", "paid_amount_90d",
-               "refund_amount_90d"]
+    layout += [*FREQUENCY, *MONETARY]  # as rfm() derives them from the windows
     return layout
 
 
