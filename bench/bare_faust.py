@@ -15,6 +15,8 @@ from pathlib import Path
 
 import faust
 
+from crmstream.faust_worker import faust_worker
+
 
 def main() -> int:
     parser = argparse.ArgumentParser()
@@ -50,7 +52,9 @@ def main() -> int:
             if seen["count"] >= args.events:
                 finish({"events": seen["count"], "first": seen["first"], "last": time.time()})
 
-    faust.Worker(app, loglevel="WARNING").execute_from_commandline()
+    # Faust's own worker, without its console spinner, as crmstream runs it: the spinner
+    # costs Faust's consumer thread the same here (crmstream/faust_worker.py).
+    faust_worker(app, "WARNING").execute_from_commandline()
     return 0
 
 

@@ -14,16 +14,14 @@ from crmstream.settings import Settings
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from faust import Worker
-
     from agents.app import create_app
     from agents.metrics import watch_gc_pauses
+    from crmstream.faust_worker import faust_worker
 
     watch_gc_pauses()
     app, _ = create_app(settings)
     logging.getLogger("crmstream").info("settings: %s", settings.redacted())
-    worker = Worker(app, loglevel=args.loglevel or settings.log_level)
-    worker.execute_from_commandline()
+    faust_worker(app, args.loglevel or settings.log_level).execute_from_commandline()
     return 0
 
 
