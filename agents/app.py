@@ -23,7 +23,6 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents import metrics
-from agents.kafka_transport import Transport
 from agents.models import CHURN, SENTIMENT, Models
 from agents.processor import Processor
 from agents.sink import KafkaSink
@@ -165,10 +164,6 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         stream_buffer_maxsize=8192,
         autodiscover=False,
     )
-    # Before anything asks the app for its transport (declaring a topic does).
-    app.transport = Transport(app.conf.broker_consumer, app,
-                              fetch_min_bytes=settings.kafka_fetch_min_bytes,
-                              fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms)
     topics = settings.topics
     redis = redis_client(settings)
     keys = Keys(settings.redis_key_prefix)

@@ -57,11 +57,6 @@ class Settings(BaseSettings):
     # How long a worker that stopped answering (a crash) keeps its partitions before the
     # group hands them to another worker.
     kafka_session_timeout_s: float = Field(default=30, ge=6, le=300)
-    # The broker answers the worker's fetch once this many bytes are waiting or the wait is
-    # up: a streaming worker then handles a few fuller fetches instead of one per producer
-    # batch (agents/kafka_transport.py). 1 and 0: answer at once.
-    kafka_fetch_min_bytes: int = Field(default=32_768, ge=1)
-    kafka_fetch_max_wait_ms: int = Field(default=15, ge=0, le=1500)
 
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_key_prefix: str = "crm:"
