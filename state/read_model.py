@@ -45,8 +45,9 @@ def activity(state: CustomerState, now: datetime) -> dict[str, object]:
     """Rolling windows (``clicks_7d``...), RFM, lifetime totals and the other "last" times."""
     windowed = windows(state, now)
     out: dict[str, object] = {**windowed, **rfm(state, now, windowed)}
-    out.update((name, round(getattr(state, name), decimals) if decimals else
-                getattr(state, name)) for name, decimals in _TOTALS)
+    for name, decimals in _TOTALS:
+        value = getattr(state, name)
+        out[name] = round(value, decimals) if decimals else value
     out["open_orders"] = len(state.open_orders)
     out.update(zip(_ACTIVITY_TIMES, _times(state), strict=True))
     return out

@@ -35,17 +35,17 @@ def customer() -> CustomerState:
     return new_customer("c1", "default", "C", T0)
 
 
-def active() -> CustomerState:
-    """A customer that did something itself (a click): only those can churn."""
-    return on_event(customer(), click(occurred_at=T0), T0, POLICY).state
-
-
 def seen(times: int) -> CustomerState:
     """A customer crmstream has seen ``times`` events of (clicks of one session)."""
     state = customer()
     for _ in range(times):
         state = on_event(state, click(occurred_at=T0), T0, POLICY).state
     return state
+
+
+def active() -> CustomerState:
+    """A customer that did something itself (a click): only those can churn."""
+    return seen(1)
 
 
 def scored(s: CustomerState, risk: float, days: float = 0) -> CustomerState:

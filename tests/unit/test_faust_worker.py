@@ -24,8 +24,7 @@ def root_logger() -> Iterator[logging.Logger]:
 def test_library_debug_records_are_not_built_at_warning(root_logger: logging.Logger,
                                                         spinner: bool) -> None:
     app = faust.App("logging-test", autodiscover=False)
-    worker = faust_worker(app, "WARNING") if not spinner else faust.Worker(app,
-                                                                           loglevel="WARNING")
+    worker = faust.Worker(app, loglevel="WARNING") if spinner else faust_worker(app, "WARNING")
     worker._setup_logging()  # what execute_from_commandline does first
     debug_on = logging.getLogger("aiokafka.consumer.fetcher").isEnabledFor(logging.DEBUG)
     # Faust's own worker (with its spinner) turns DEBUG on: the reason for faust_worker.
