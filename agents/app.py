@@ -23,6 +23,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents import metrics
+from agents.kafka_transport import SameLoopTransport
 from agents.models import CHURN, SENTIMENT, Models
 from agents.processor import Processor
 from agents.sink import KafkaSink
@@ -164,6 +165,9 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         stream_buffer_maxsize=8192,
         autodiscover=False,
     )
+    if not settings.kafka_consumer_thread:
+        # Before anything asks the app for its transport (declaring a topic does).
+        app.transport = SameLoopTransport(app.conf.broker_consumer, app)
     topics = settings.topics
     redis = redis_client(settings)
     keys = Keys(settings.redis_key_prefix)

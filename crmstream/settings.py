@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # How long a worker that stopped answering (a crash) keeps its partitions before the
     # group hands them to another worker.
     kafka_session_timeout_s: float = Field(default=30, ge=6, le=300)
+    # Faust's own consumer thread instead of the consumer on the worker's loop
+    # (agents/kafka_transport.py says what each costs).
+    kafka_consumer_thread: bool = False
 
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_key_prefix: str = "crm:"
