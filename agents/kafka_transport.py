@@ -5,9 +5,10 @@ every fetch, commit and rebalance call across through a method queue; the two th
 take turns at the GIL. The consumer does no work that needs a thread, so by default it
 runs as a task on the worker's loop: the same aiokafka consumer, group protocol, heartbeats
 and commits, without the hand-offs. Measured on a 2-core machine (fresh workers, the same
-150,000-event backlog, three rounds in alternating order): 4,669, 4,324 and 4,019 events/s
-against 3,436, 3,881 and 3,950 with Faust's thread (209-234 µs of CPU per event against
-241-277). Streaming 2,200 events/s the two cost the same (~0.87 of a core).
+150,000-event backlog, seven rounds in alternating order): faster in five, a median ratio
+of 1.04 (0.87-1.36), 234 µs of CPU per event against 251; bench-throughput in the same
+hour read 0.619 and 0.602 of bare Faust against 0.571 with Faust's thread. Streaming
+2,200 events/s the two cost the same (~0.87 of a core).
 
 The price: the consumer's heartbeats wait for the loop, so a callback that blocked it for
 longer than the session timeout (30 s by default) would cost the worker its partitions.
