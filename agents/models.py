@@ -7,6 +7,7 @@ at most once per cooldown per model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -48,7 +49,8 @@ class Models:
 
     @staticmethod
     def _export_quality(name: str, quality: ModelQuality) -> None:
-        metrics.MODEL_ROC_AUC.labels(name).set_function(lambda: quality.snapshot().roc_auc)
+        metrics.MODEL_ROC_AUC.labels(name).set_function(
+            lambda: nan_if_none(quality.snapshot().roc_auc))
         metrics.MODEL_LOG_LOSS.labels(name).set_function(lambda: quality.snapshot().log_loss)
         metrics.MODEL_ACCURACY.labels(name).set_function(lambda: quality.snapshot().accuracy)
 
@@ -57,7 +59,8 @@ class Models:
             churn=self.churn.version if self.churn else "",
             sentiment=self.sentiment.version if self.sentiment else "",
             churn_labels=self.churn.learned if self.churn else 0,
-            churn_roc_auc=self.quality[CHURN].snapshot().roc_auc,
+            # Undefined (one class in the window) has not proved the model ranks well.
+            churn_roc_auc=self.quality[CHURN].snapshot().roc_auc or 0.0,
         )
 
     def describe(self) -> dict[str, dict[str, object]]:
@@ -124,3 +127,8 @@ class Models:
                     f"labels; rolling accuracy now {snapshot.accuracy:.3f}",
             value=snapshot.accuracy, at=now,
         )
+
+
+def nan_if_none(value: float | None) -> float:
+    """Prometheus' reading of "undefined": NaN, which no alert threshold compares true."""
+    return math.nan if value is None else value

@@ -118,8 +118,12 @@ def _model_quality(port: int) -> None:
     for name, model in models.items():
         q = model["rolling"]
         print(f"  {name:9} {model['version']}: {model['learned']:,} labels learned, "
-              f"ROC AUC {q['roc_auc']:.3f}, log loss {q['log_loss']:.3f}, "
+              f"ROC AUC {_auc(q['roc_auc'])}, log loss {q['log_loss']:.3f}, "
               f"accuracy {q['accuracy']:.3f}, drifts {model['drifts']}")
+
+
+def _auc(value: float | None) -> str:
+    return "undefined (one class in the window)" if value is None else f"{value:.3f}"
 
 
 def main() -> int:
