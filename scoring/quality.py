@@ -34,8 +34,7 @@ class ModelQuality:
     log_loss: utils.Rolling[metrics.LogLoss] = field(init=False)
     accuracy: utils.Rolling[metrics.Accuracy] = field(init=False)
     detector: drift.ADWIN = field(init=False)
-    _window_truths: deque[bool] = field(init=False)
-    _window_positives: int = field(init=False, default=0)
+    _window_truths: deque[bool] = field(init=False)  # which classes RollingROCAUC holds
 
     def __post_init__(self) -> None:
         self._window_truths = deque(maxlen=self.window)
@@ -47,10 +46,7 @@ class ModelQuality:
     def update(self, truth: bool, p_true: float) -> bool:
         """Record one labelled prediction; True when the error rate has just drifted."""
         self.labels += 1
-        if len(self._window_truths) == self.window:
-            self._window_positives -= self._window_truths[0]
         self._window_truths.append(truth)
-        self._window_positives += truth
         self.roc_auc.update(truth, p_true)
         self.log_loss.update(truth, {True: p_true, False: 1.0 - p_true})
         self.accuracy.update(truth, p_true >= 0.5)
@@ -62,6 +58,6 @@ class ModelQuality:
 
     def snapshot(self) -> Snapshot:
         # Rolling forwards get() to the wrapped metric; its type says only "object".
-        both_classes = 0 < self._window_positives < len(self._window_truths)
+        both_classes = 0 < sum(self._window_truths) < len(self._window_truths)
         return Snapshot(self.labels, self.roc_auc.get() if both_classes else None,
                         self.log_loss.obj.get(), self.accuracy.obj.get())
