@@ -23,7 +23,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents import metrics
-from agents.kafka_transport import SameLoopTransport
+from agents.kafka_transport import Fetch, FetchPolicy, SameLoopTransport
 from agents.models import CHURN, SENTIMENT, Models
 from agents.processor import Processor
 from agents.sink import KafkaSink
@@ -143,6 +143,15 @@ def load_models(settings: Settings, keys: Keys) -> Models:
     )
 
 
+def fetch_policy(settings: Settings) -> FetchPolicy | None:
+    if settings.kafka_caught_up_fetch_min_bytes <= 1:
+        return None
+    return FetchPolicy(
+        caught_up_fetch=Fetch(settings.kafka_caught_up_fetch_min_bytes,
+                              settings.kafka_caught_up_fetch_max_wait_ms),
+        caught_up_below=settings.kafka_caught_up_lag, behind_above=settings.kafka_behind_lag)
+
+
 def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     servers = ";".join(s.strip() for s in settings.kafka_bootstrap_servers.split(","))
     app = faust.App(
@@ -168,6 +177,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     if not settings.kafka_consumer_thread:
         # Before anything asks the app for its transport (declaring a topic does).
         app.transport = SameLoopTransport(app.conf.broker_consumer, app)
+        app.transport.fetch_policy = fetch_policy(settings)
     topics = settings.topics
     redis = redis_client(settings)
     keys = Keys(settings.redis_key_prefix)

@@ -50,6 +50,14 @@ REJECTED_COMMANDS = Counter(
     "crmstream_commands_rejected_total", "Commands refused by the state rules", ["type"]
 )
 OWNED_PARTITIONS = Gauge("crmstream_owned_partitions", "Partitions this worker owns now")
+CONSUMER_LAG = Gauge(
+    "crmstream_consumer_lag_records",
+    "Records on the broker the worker has not read yet, over its partitions",
+)
+FETCH_CAUGHT_UP = Gauge(
+    "crmstream_kafka_fetch_caught_up",
+    "1 while the worker is caught up and asks Kafka for fuller fetches, else 0",
+)
 CACHED_CUSTOMERS = Gauge("crmstream_cached_customers", "Customer states held in memory")
 FENCED = Counter(
     "crmstream_partitions_fenced_total", "Partitions lost to another worker mid-write"

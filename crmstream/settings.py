@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     # Faust's own consumer thread instead of the consumer on the worker's loop
     # (agents/kafka_transport.py says what each costs).
     kafka_consumer_thread: bool = False
+    # While caught up (a lag under CAUGHT_UP_LAG records, until it passes BEHIND_LAG), a
+    # fetch waits up to MAX_WAIT_MS for MIN_BYTES (agents/kafka_transport.py: FetchPolicy);
+    # behind, Faust's (any byte, 1.5 s). MIN_BYTES 1 keeps Faust's fetches all the time.
+    # Needs the consumer on the worker's loop.
+    kafka_caught_up_fetch_min_bytes: int = Field(default=32_768, ge=1)
+    kafka_caught_up_fetch_max_wait_ms: int = Field(default=100, ge=0, le=1500)
+    kafka_caught_up_lag: int = Field(default=1_000, ge=0)
+    kafka_behind_lag: int = Field(default=5_000, ge=0)
 
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_key_prefix: str = "crm:"
@@ -113,6 +121,8 @@ class Settings(BaseSettings):
         if self.churn_min_events > self.recent_event_ids:
             # counted in the customer's remembered event ids, which keep this many
             raise ValueError("churn_min_events must not exceed recent_event_ids")
+        if self.kafka_behind_lag < self.kafka_caught_up_lag:
+            raise ValueError("kafka_behind_lag must not be below kafka_caught_up_lag")
         return self
 
     @cached_property
