@@ -10,19 +10,20 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import faust
 import mode
-from faust.types import TP, EventT
+from faust.types import TP
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents import metrics
+from agents.batches import event_batches
 from agents.kafka_transport import Fetch, FetchPolicy, SameLoopTransport
 from agents.models import CHURN, SENTIMENT, Models
 from agents.processor import Processor
@@ -200,13 +201,9 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     )
 
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        # take_events is faust-streaming's batch API; its StreamT protocol does not list it.
-        batching = cast("faust.Stream[bytes]", stream)
-        batches: AsyncIterator[Sequence[EventT[bytes]]] = batching.take_events(
-            settings.batch_max_events, within=settings.batch_within_s
-        )
-        async for events in batches:
-            await finish_even_if_cancelled(processor.process([e.message for e in events]))
+        batches = event_batches(stream, settings.batch_max_events, settings.batch_within_s)
+        async for batch in batches:
+            await finish_even_if_cancelled(processor.process([e.message for e in batch]))
 
     app.agent(inputs, name="ingest", concurrency=1)(ingest)
 

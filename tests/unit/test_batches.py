@@ -1,0 +1,150 @@
+"""How the worker batches its input events (agents/batches.py), on a stand-in for Faust's
+stream: its channel's queue, the consumer's generation and the acknowledgements."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from agents.batches import event_batches
+
+TOPIC = "crm.clicks"
+
+
+@dataclass
+class FakeMessage:
+    offset: int
+    generation_id: int = 1
+    topic: str = TOPIC
+    partition: int = 0
+    tracked: bool = False
+
+    @property
+    def tp(self) -> tuple[str, int]:
+        return (self.topic, self.partition)
+
+
+@dataclass
+class FakeEvent:
+    message: FakeMessage
+
+
+class FakeChannel:
+    """The stream's subscription: an async iterator over its own queue."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[FakeEvent] = asyncio.Queue()
+
+    def __aiter__(self) -> FakeChannel:
+        return self
+
+    async def __anext__(self) -> FakeEvent:
+        return await self.queue.get()
+
+
+@dataclass
+class FakeStream:
+    """What event_batches uses of a Faust stream, and what it acknowledged."""
+
+    generation: int = 1
+    active: bool = True
+    should_stop: bool = False
+    acked: list[int] = field(default_factory=list)
+    unacked: set[int] = field(default_factory=set)
+    channel: FakeChannel = field(default_factory=FakeChannel)
+
+    def __post_init__(self) -> None:
+        self.app = SimpleNamespace(
+            consumer=SimpleNamespace(
+                unacked=SimpleNamespace(add=lambda m: self.unacked.add(m.offset))),
+            topics=SimpleNamespace(acking_topics={TOPIC}),
+            sensors=SimpleNamespace(on_message_in=lambda tp, offset, message: None),
+            flow_control=SimpleNamespace(is_active=lambda: self.active),
+            consumer_generation_id=None,
+        )
+
+    async def maybe_start(self) -> None:
+        self.app.consumer_generation_id = self.generation
+
+    async def ack(self, event: FakeEvent) -> None:
+        self.acked.append(event.message.offset)
+        self.unacked.discard(event.message.offset)
+
+    def put(self, *offsets: int, generation: int = 1) -> None:
+        for offset in offsets:
+            self.channel.queue.put_nowait(FakeEvent(FakeMessage(offset, generation)))
+
+
+def stream() -> Any:
+    return FakeStream()
+
+
+def offsets(batch: list[Any]) -> list[int]:
+    return [e.message.offset for e in batch]
+
+
+async def test_what_is_waiting_comes_in_batches_of_at_most_max_events() -> None:
+    s = stream()
+    s.put(*range(7))
+    batches = event_batches(s, max_events=3, within_s=0.001)
+    assert offsets(await anext(batches)) == [0, 1, 2]
+    assert s.unacked == {0, 1, 2}  # tracked while the worker processes them
+    assert s.acked == []
+    assert offsets(await anext(batches)) == [3, 4, 5]
+    assert s.acked == [0, 1, 2]  # acknowledged once the worker asked for the next batch
+    assert offsets(await anext(batches)) == [6]
+    await batches.aclose()
+
+
+async def test_a_batch_waits_within_s_for_more_after_its_first_event() -> None:
+    s = stream()
+    s.put(0)
+    batches = event_batches(s, max_events=100, within_s=0.2)
+    later = asyncio.get_running_loop().call_later(0.05, s.put, 1, 2)
+    assert offsets(await anext(batches)) == [0, 1, 2]
+    later.cancel()
+    await batches.aclose()
+
+
+async def test_events_of_an_older_generation_are_acknowledged_not_processed() -> None:
+    s = stream()
+    s.generation = 2
+    s.put(0, 1, generation=1)  # fetched before the rebalance
+    s.put(2, 3, generation=2)
+    batches = event_batches(s, max_events=10, within_s=0.001)
+    assert offsets(await anext(batches)) == [2, 3]
+    assert s.acked == [0, 1]
+    await batches.aclose()
+
+
+async def test_nothing_is_processed_while_flow_control_is_paused() -> None:
+    s = stream()
+    s.active = False
+    s.put(0, 1)
+    batches = event_batches(s, max_events=10, within_s=0.001)
+    waiting = asyncio.ensure_future(anext(batches))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    assert s.acked == [0, 1]
+    s.active = True
+    s.put(2)
+    assert offsets(await waiting) == [2]
+    await batches.aclose()
+
+
+async def test_a_batch_the_worker_failed_on_is_not_acknowledged() -> None:
+    s = stream()
+    s.put(0, 1)
+
+    async def fail_on_the_first_batch() -> None:
+        async for _ in event_batches(s, max_events=10, within_s=0.001):
+            raise RuntimeError("processing failed")
+
+    with pytest.raises(RuntimeError):
+        await fail_on_the_first_batch()
+    assert s.acked == []
+    assert s.unacked == {0, 1}  # Kafka commits none of them
