@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # behind, Faust's (any byte, 1.5 s). MIN_BYTES 1 keeps Faust's fetches all the time.
     # Needs the consumer on the worker's loop.
     kafka_caught_up_fetch_min_bytes: int = Field(default=32_768, ge=1)
-    kafka_caught_up_fetch_max_wait_ms: int = Field(default=100, ge=0, le=1500)
+    kafka_caught_up_fetch_max_wait_ms: int = Field(default=30, ge=0, le=1500)
     kafka_caught_up_lag: int = Field(default=1_000, ge=0)
     kafka_behind_lag: int = Field(default=5_000, ge=0)
 

@@ -34,6 +34,12 @@ def test_text_features(text: str, present: set[str], absent: set[str]) -> None:
         assert math.isclose(math.sqrt(sum(v * v for v in features.values())), 1.0)
 
 
+def test_repeated_grams_weigh_by_their_counts() -> None:
+    norm = math.sqrt(3**2 + 2**2 + 1**2 + 1**2)  # 好 x3, 好好 x2, 好好好 and ok once
+    assert text_features("好好好 ok") == pytest.approx(
+        {"好": 3 / norm, "好好": 2 / norm, "好好好": 1 / norm, "ok": 1 / norm})
+
+
 @pytest.mark.parametrize(("rating", "label"), [(1, False), (2, False), (3, None), (4, True),
                                                (5, True)])
 def test_ratings_label_texts(rating: int, label: bool | None) -> None:
