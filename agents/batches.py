@@ -58,16 +58,15 @@ async def event_batches(stream: faust.StreamT[Any], max_events: int, within_s: f
         for event in current:
             await stream.ack(event)
 
+
 def _by_generation(batch: list[EventT[Any]], app: AppT
                    ) -> tuple[list[EventT[Any]], list[EventT[Any]]]:
     """(events of the current consumer generation, events fetched before a rebalance or
     while the app's flow control is paused: stale, to be acknowledged unprocessed)."""
-    if app.flow_control.is_active():
-        generation = app.consumer_generation_id
-        current = [e for e in batch if e.message.generation_id == generation]
-        if len(current) == len(batch):
-            return current, []
-    else:
-        current = []
-    kept = set(map(id, current))
-    return current, [e for e in batch if id(e) not in kept]
+    if not app.flow_control.is_active():
+        return [], batch
+    generation = app.consumer_generation_id
+    current = [e for e in batch if e.message.generation_id == generation]
+    if len(current) == len(batch):
+        return current, []
+    return current, [e for e in batch if e.message.generation_id != generation]

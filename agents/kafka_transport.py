@@ -58,9 +58,6 @@ class Fetch(NamedTuple):
     max_wait_ms: int
 
 
-FULLER_FETCH = Fetch(min_bytes=32_768, max_wait_ms=30)
-
-
 @dataclass(frozen=True, slots=True)
 class FetchPolicy:
     """Fuller fetches while the worker keeps up, Faust's own while it catches up.
@@ -69,9 +66,9 @@ class FetchPolicy:
     partitions. Two thresholds, so a lag near one of them does not flip the mode on every
     check."""
 
-    caught_up_fetch: Fetch = FULLER_FETCH
-    caught_up_below: int = 1_000  # a lag under this: caught up
-    behind_above: int = 5_000  # a lag over this: behind again
+    caught_up_fetch: Fetch
+    caught_up_below: int  # a lag under this: caught up
+    behind_above: int  # a lag over this: behind again
     check_every_s: float = 0.5
 
     def caught_up(self, was_caught_up: bool, lag: int) -> bool:
@@ -192,6 +189,8 @@ class _SameLoopConsumer(faust_aiokafka.Consumer):
         the committed offsets, as Faust does for the record it abandons."""
         consumer_stopped = self._stopped.is_set
         fetcher_stopped = cast(Service, fetcher)._stopped.is_set
+        stopping: tuple[type[BaseException], ...] = (
+            *self.consumer_stopped_errors, asyncio.CancelledError)
         try:
             while not (consumer_stopped() or fetcher_stopped()):
                 self.diag.set_flag(CONSUMER_FETCHING)
@@ -200,13 +199,9 @@ class _SameLoopConsumer(faust_aiokafka.Consumer):
                 if fetched and not self.should_stop:
                     await self.wait_first(self._hand_over(fetched), self.suspend_flow.wait())
                 self.diag.unset_flag(CONSUMER_FETCHING)
-        except self.consumer_stopped_errors:
+        except stopping:
             if self.transport.app.should_stop:
-                return
-            raise
-        except asyncio.CancelledError:
-            if self.transport.app.should_stop:
-                return
+                return  # stopping anyway
             raise
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)

@@ -42,7 +42,8 @@ def test_the_lag_thresholds_must_leave_a_band_between_them() -> None:
         Settings(kafka_caught_up_lag=5_000, kafka_behind_lag=1_000)
 
 
-POLICY = FetchPolicy(caught_up_below=1_000, behind_above=5_000)
+POLICY = FetchPolicy(Fetch(min_bytes=32_768, max_wait_ms=30), caught_up_below=1_000,
+                     behind_above=5_000)
 
 
 @pytest.mark.parametrize(
