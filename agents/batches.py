@@ -25,8 +25,8 @@ from faust.types import AppT, EventT
 
 async def event_batches(stream: faust.StreamT[Any], max_events: int, within_s: float
                         ) -> AsyncGenerator[list[EventT[Any]], None]:
-    """Lists of at most ``max_events`` events: as many as are waiting, or as arrive within
-    ``within_s`` of the first."""
+    """Lists of at most ``max_events`` events: as many as are waiting, and when the worker
+    was idle, as arrive within ``within_s`` of the first."""
     await stream.maybe_start()
     app = stream.app
     channel: Any = aiter(stream.channel)  # the stream's own subscription (its queue)
@@ -36,8 +36,11 @@ async def event_batches(stream: faust.StreamT[Any], max_events: int, within_s: f
     acking_topics = app.topics.acking_topics
     message_in = app.sensors.on_message_in
     while not stream.should_stop:
+        # Linger only when the worker was idle: events that queued while it processed the
+        # last batch are already a batch, and waiting would only add to their latency.
+        idle = queue.empty()
         batch: list[EventT[Any]] = [await queue.get()]
-        if queue.qsize() < max_events - 1:
+        if idle and queue.qsize() < max_events - 1:
             await asyncio.sleep(within_s)
         while len(batch) < max_events and not queue.empty():
             batch.append(queue.get_nowait())

@@ -100,12 +100,25 @@ async def test_what_is_waiting_comes_in_batches_of_at_most_max_events() -> None:
     await batches.aclose()
 
 
-async def test_a_batch_waits_within_s_for_more_after_its_first_event() -> None:
+async def test_an_idle_worker_waits_within_s_for_more_after_the_first_event() -> None:
     s = stream()
-    s.put(0)
     batches = event_batches(s, max_events=100, within_s=0.2)
-    later = asyncio.get_running_loop().call_later(0.05, s.put, 1, 2)
+    loop = asyncio.get_running_loop()
+    first = loop.call_later(0.01, s.put, 0)  # arrives while the worker waits on an empty queue
+    more = loop.call_later(0.05, s.put, 1, 2)
     assert offsets(await anext(batches)) == [0, 1, 2]
+    first.cancel()
+    more.cancel()
+    await batches.aclose()
+
+
+async def test_events_that_queued_while_the_worker_was_busy_are_taken_at_once() -> None:
+    s = stream()
+    s.put(0, 1)  # queued during the previous batch
+    batches = event_batches(s, max_events=100, within_s=0.2)
+    later = asyncio.get_running_loop().call_later(0.05, s.put, 2)
+    assert offsets(await anext(batches)) == [0, 1]  # no waiting for the late one
+    assert offsets(await anext(batches)) == [2]
     later.cancel()
     await batches.aclose()
 
