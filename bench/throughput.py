@@ -22,7 +22,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 
 import aiohttp
@@ -380,11 +380,15 @@ async def measure_latency(settings: Settings, redis: Redis, proc: asyncio.subpro
     gc.freeze()
     before = await scrape(settings.web_port)
     windows: list[float] = []
-    with gc_pauses() as producer_pauses:
-        sampler = asyncio.create_task(p99_each_second(settings.web_port, windows))
-        await produce(settings, traffic, count, rate=target)
-        await worker_rate(settings, redis, events + count, proc)  # wait until all applied
+    sampler = asyncio.create_task(p99_each_second(settings.web_port, windows))
+    try:
+        with gc_pauses() as producer_pauses:
+            await produce(settings, traffic, count, rate=target)
+            await worker_rate(settings, redis, events + count, proc)  # until all applied
+    finally:
         sampler.cancel()
+        with suppress(asyncio.CancelledError):
+            await sampler
     after = await scrape(settings.web_port)
     await report_gc(settings.web_port)
     p99 = quantile(0.99, before, after)
