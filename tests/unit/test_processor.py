@@ -259,6 +259,24 @@ async def test_texts_are_scored_and_rated_ones_teach_the_model() -> None:
     assert processor.store.customers["c1"].texts_scored == 80  # type: ignore[attr-defined]
 
 
+async def test_a_text_repeated_within_a_batch_is_scored_and_learned_once() -> None:
+    from agents.models import Models
+    from scoring.sentiment import SentimentModel
+
+    model = SentimentModel()
+    processor = Processor(MemoryStore(), ListSink(), TOPICS, ManualClock(T0),
+                          retry_delay_s=0, models=Models(model, None))
+    event = interaction("c1", event_id="e1", text="太差了", rating=1, direction="inbound")
+    other = interaction("c1", event_id="e2", text="很好", direction="inbound")
+    records = [Record(TOPICS.interactions, 0, n, b"c1", as_json(e))
+               for n, e in enumerate([event, other, event])]  # a producer's retry
+    await processor.process(records)
+    assert model.learned == 1
+    state = processor.store.customers["c1"]  # type: ignore[attr-defined]
+    assert state.texts_scored == 2
+    assert state.negative_run == 0  # the later positive text came after the negative one
+
+
 async def test_a_fenced_partition_does_not_take_the_rest_of_the_batch_with_it() -> None:
     store = MemoryStore()
     old, _, _ = make(store)
