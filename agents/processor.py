@@ -248,7 +248,7 @@ class Processor:
         batch = BatchWrite(now=now)
         effects: list[Effect] = []
         fired: list[tuple[str, datetime]] = []
-        states = {cid: self.cache.get(cid) or loaded.get(cid) for cid in partition_of}
+        states = {cid: self._before_batch(cid, loaded) for cid in partition_of}
         pick = await self._assigner({c: s for c, s in states.items() if s is not None}, now)
         for cid, partition in partition_of.items():
             state = states[cid]
@@ -305,7 +305,7 @@ class Processor:
         for record, event in events:
             cid = event.customer_id
             if cid not in working:
-                working[cid] = self.cache.get(cid) or loaded.get(cid)
+                working[cid] = self._before_batch(cid, loaded)
                 self.partition_of[cid] = record.partition
             before = working[cid]
             try:
@@ -330,6 +330,11 @@ class Processor:
             effects.extend(outcome.effects)
         return effects
 
+    def _before_batch(self, customer_id: str, loaded: dict[str, CustomerState]
+                      ) -> CustomerState | None:
+        """A customer's state before the batch: cached, else as the store had it."""
+        return self.cache.get(customer_id) or loaded.get(customer_id)
+
     def _score_texts(
         self, events: list[tuple[InputRecord, Event]], loaded: dict[str, CustomerState],
         effects: list[Effect], now: datetime,
@@ -346,7 +351,7 @@ class Processor:
             if not isinstance(event, Interaction) or not event.text or (
                     event.event_id in scores):
                 continue
-            state = self.cache.get(event.customer_id) or loaded.get(event.customer_id)
+            state = self._before_batch(event.customer_id, loaded)
             if state is not None and event.event_id in state.recent_event_ids:
                 continue
             try:
