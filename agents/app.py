@@ -7,12 +7,10 @@ the worker decides is in ``agents.processor`` and the pure core under ``state``.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
-from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import faust
 import mode
@@ -23,7 +21,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents import metrics
-from agents.batches import event_batches
+from agents.batches import DurableAcks, event_batches
 from agents.kafka_transport import Fetch, FetchPolicy, SameLoopTransport
 from agents.models import CHURN, SENTIMENT, Models
 from agents.processor import Processor
@@ -45,19 +43,7 @@ from state.redis_store import RedisStore
 from state.streams import StreamReader
 from state.transitions import Policy
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-async def finish_even_if_cancelled(work: Awaitable[T]) -> T:
-    """Let a batch's write complete when the worker is stopped mid-batch. The stream
-    acknowledges the batch as the agent unwinds, so the write must not be cut short."""
-    task = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
 
 
 def broker_credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
@@ -184,7 +170,6 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     keys = Keys(settings.redis_key_prefix)
     sink = KafkaSink(settings)
 
-    _start_and_stop_with(app, sink)
     processor = Processor(
         store=RedisStore(redis, keys),
         sink=sink,
@@ -195,6 +180,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         cache_size=settings.cache_max_customers,
         models=load_models(settings, keys),
     )
+    _start_and_stop_with(app, sink, processor)
     inputs = app.topic(
         *topics.inputs, key_type=bytes, value_type=bytes, key_serializer="raw",
         value_serializer="raw", partitions=settings.partitions,
@@ -202,8 +188,11 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         batches = event_batches(stream, settings.batch_max_events, settings.batch_within_s)
+        acks = DurableAcks(stream)
         async for batch in batches:
-            await finish_even_if_cancelled(processor.process([e.message for e in batch]))
+            # Applied when this returns; written (then acknowledged) while the next is.
+            durable = await processor.submit([e.message for e in batch])
+            acks.once_done(durable, batch)
 
     app.agent(inputs, name="ingest", concurrency=1)(ingest)
 
@@ -224,21 +213,24 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await processor.drain()  # what was applied lands before the partitions move on
         processor.revoke(inputs_of(args[0] if args else kwargs["revoked"]))
 
     register_views(app, processor, StreamReader(redis), keys)
     return app, processor
 
 
-def _start_and_stop_with(app: faust.App, sink: KafkaSink) -> None:
+def _start_and_stop_with(app: faust.App, sink: KafkaSink, processor: Processor) -> None:
     @app.service
     class OutputProducer(mode.Service):
-        """Starts the outputs' producer with the worker, and flushes it when it stops."""
+        """Starts the outputs' producer with the worker; when it stops, lets the batch in
+        flight finish its write, then flushes the producer."""
 
         async def on_start(self) -> None:
             await sink.start()
 
         async def on_stop(self) -> None:
+            await processor.drain()
             await sink.stop()
 
 

@@ -9,18 +9,21 @@ against 287-346. What the stream's iterator does for each event that matters her
 
 - an event of an older consumer generation (fetched before a rebalance) is skipped and
   acknowledged, never processed;
-- every event is tracked as unacknowledged until the batch is done, then acknowledged
-  through the stream, so Kafka commits only what was processed.
+- every event is tracked as unacknowledged until its batch is durable, then acknowledged
+  through the stream (``DurableAcks``), so Kafka commits only what the store holds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import faust
 from faust.types import AppT, EventT
+
+log = logging.getLogger(__name__)
 
 
 async def event_batches(stream: faust.StreamT[Any], max_events: int, within_s: float
@@ -53,13 +56,8 @@ async def event_batches(stream: faust.StreamT[Any], max_events: int, within_s: f
                 message.tracked = True
                 unacked.add(message)
                 message_in(message.tp, message.offset, message)
-        if not current:
-            continue
-        yield current
-        # Only once the caller is done with the batch: one that raised (or stopped
-        # iterating) leaves its events unacknowledged, and Kafka commits none of them.
-        for event in current:
-            await stream.ack(event)
+        if current:
+            yield current
 
 
 def _by_generation(batch: list[EventT[Any]], app: AppT
@@ -73,3 +71,28 @@ def _by_generation(batch: list[EventT[Any]], app: AppT
     if len(current) == len(batch):
         return current, []
     return current, [e for e in batch if e.message.generation_id != generation]
+
+
+class DurableAcks:
+    """Acknowledges each batch through its stream once the batch is durable, in the order
+    the batches become durable. A batch whose write failed is never acknowledged: Kafka
+    commits none of its records, and they are read again after a restart."""
+
+    def __init__(self, stream: faust.StreamT[Any]) -> None:
+        self.stream = stream
+        self._waiting: set[asyncio.Task[None]] = set()
+
+    def once_done(self, durable: asyncio.Future[Any], events: list[EventT[Any]]) -> None:
+        task = asyncio.ensure_future(self._ack(durable, events))
+        self._waiting.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._waiting.discard)
+
+    async def _ack(self, durable: asyncio.Future[Any], events: list[EventT[Any]]) -> None:
+        try:
+            await durable
+        except Exception:
+            log.exception("a batch's write failed; its %d events stay unacknowledged",
+                          len(events))
+            return
+        for event in events:
+            await self.stream.ack(event)

@@ -8,9 +8,12 @@ This is the worker's whole job, free of Faust so it can be tested with the in-me
 4. publish effects and dead letters, and wait until Kafka has them;
 5. write the changed customers and the processed offsets to the store in one atomic step.
 
-The caller acknowledges the records to Kafka only after ``process`` returns, so Kafka never
-commits an offset the store has not recorded. A crash between 4 and 5 replays the batch: the
-effects go out again with the same ids, and consumers drop the duplicates.
+Steps 1-3 run under the processor's lock; 4-5 (the batch's flush) run after the previous
+batch's flush, while the next batch is applied: the worker does not sit idle while Redis
+and Kafka take a batch (see ``submit``). The caller acknowledges the records to Kafka only
+once their flush is done, so Kafka never commits an offset the store has not recorded. A
+crash between 4 and 5 replays the batch: the effects go out again with the same ids, and
+consumers drop the duplicates.
 """
 
 from __future__ import annotations
@@ -131,8 +134,12 @@ class Processor:
         self.tokens: dict[int, int] = {}
         self.lost: set[int] = set()
         self.applied: dict[TopicPartition, int] = {}
+        # Customers as the store holds them (written), most recently used last ...
         self.cache: OrderedDict[str, CustomerState] = OrderedDict()
+        # ... and as applied by a batch whose flush is not done yet: newer than the store.
+        self.unflushed: dict[str, CustomerState] = {}
         self.partition_of: dict[str, int] = {}
+        self._flushing: asyncio.Future[BatchResult] | None = None
 
     # --- partition ownership ---------------------------------------------------------------
 
@@ -141,6 +148,9 @@ class Processor:
         new = sorted(set(partitions) - set(self.tokens))
         if not new:
             return
+        # The offsets read below must include this worker's own write in flight, and the
+        # new token must not fence that write out.
+        await self.drain()
         self.lost.difference_update(new)
         self._evict_partitions(new)
         self.tokens.update(await self.store.acquire(new))
@@ -163,14 +173,22 @@ class Processor:
         for cid in [c for c, p in self.partition_of.items() if p in dropped]:
             del self.partition_of[cid]
             self.cache.pop(cid, None)
+            self.unflushed.pop(cid, None)
 
     # --- the batch -------------------------------------------------------------------------
 
     async def process(self, records: Sequence[InputRecord]) -> BatchResult:
-        async with self.lock:
-            return await self._process(records)
+        """Apply a batch and return once it is durable."""
+        return await (await self.submit(records))
 
-    async def _process(self, records: Sequence[InputRecord]) -> BatchResult:
+    async def submit(self, records: Sequence[InputRecord]) -> asyncio.Future[BatchResult]:
+        """Apply a batch now; return once the batch before it is durable, with a future
+        that is done when this one is. At most one batch is ahead of the store, and the
+        next is applied while it is written. A flush that failed makes this raise."""
+        async with self.lock:
+            return await self._submit(records)
+
+    async def _submit(self, records: Sequence[InputRecord]) -> asyncio.Future[BatchResult]:
         now = self.clock.now()
         result = BatchResult()
         metrics.BATCH_SIZE.observe(len(records))
@@ -198,29 +216,68 @@ class Processor:
         batch = BatchWrite(now=now, offsets=offsets)
         effects = await self._apply_all(events, batch, result, now)
         self._score_churn(batch, effects, now)
-        if not await self._publish_and_commit(batch, result, effects,
-                                              {tp[1] for tp in offsets}):
-            return result
-        done = self._count(events, result)
-        metrics.BATCH_SECONDS.observe((done - now).total_seconds())
-        return result
 
-    async def _publish_and_commit(
+        def durable() -> None:
+            done = self._count(events, result)
+            metrics.BATCH_SECONDS.observe((done - now).total_seconds())
+
+        return await self._flush_after_the_last(
+            batch, result, effects, {tp[1] for tp in offsets}, durable)
+
+    async def _flush_after_the_last(
         self, batch: BatchWrite, result: BatchResult, effects: list[Effect],
-        partitions: set[int],
-    ) -> bool:
-        """Effects go to Kafka first (a crash before the commit repeats them with the same
-        ids), then the state, the reps' inboxes and the offsets go to the store at once."""
+        partitions: set[int], on_durable: Callable[[], None],
+    ) -> asyncio.Future[BatchResult]:
+        """Queue an applied batch's flush behind the one in flight; return once that one
+        is done (so no more than one batch is ahead of the store), with the new flush."""
+        gone = {p for p in partitions if p not in self.tokens}  # revoked while applying
+        if gone:
+            _without_partitions(batch, gone)
         result.outputs = self._outputs(result.dead_letters, effects)
-        if result.outputs:
-            await self.sink.publish(result.outputs)
         batch.notices = [e for e in effects if isinstance(e, Notice)]
         batch.alerts = [e for e in effects if isinstance(e, Alert)]
-        batch.fences = {p: self.tokens[p] for p in partitions}
-        if not await self._commit(batch, result):
-            return False
-        self._remember(batch)
-        return True
+        # The tokens as they are now: a partition lost before the write fails its check.
+        batch.fences = {p: self.tokens[p] for p in partitions - gone}
+        for cid, change in batch.changes.items():
+            self.unflushed[cid] = change.after
+        previous = self._flushing
+        try:
+            if previous is not None:
+                await previous
+        except BaseException:
+            self._forget_unflushed()
+            raise
+        flushing = self._flushing = asyncio.ensure_future(
+            self._flush(batch, result, on_durable))
+        return flushing
+
+    async def _flush(self, batch: BatchWrite, result: BatchResult,
+                     on_durable: Callable[[], None]) -> BatchResult:
+        """Effects go to Kafka first (a crash before the commit repeats them with the same
+        ids), then the state, the reps' inboxes and the offsets go to the store at once."""
+        try:
+            if result.outputs:
+                await self.sink.publish(result.outputs)
+            written = await self._commit(batch, result)
+        except BaseException:
+            self._forget_unflushed()
+            raise
+        if written:
+            self._remember(batch)
+            on_durable()
+        return result
+
+    async def drain(self) -> None:
+        """Wait until the batch in flight is durable, or has failed (its next ``submit``
+        raises the failure)."""
+        flushing = self._flushing
+        if flushing is not None:
+            await asyncio.wait([flushing])
+
+    def _forget_unflushed(self) -> None:
+        """After a failed flush nothing unwritten is kept: the records are not acknowledged,
+        and their replay starts from the store's state."""
+        self.unflushed.clear()
 
     # --- pool timers -----------------------------------------------------------------------
 
@@ -235,15 +292,17 @@ class Processor:
         if not due:
             return BatchResult()
         async with self.lock:
-            return await self._tick(due, now)
+            due = {p: cids for p, cids in due.items() if p in self.tokens}
+            if not due:  # revoked meanwhile
+                return BatchResult()
+            durable = await self._tick(due, now)
+        return await durable
 
-    async def _tick(self, due: dict[int, list[str]], now: datetime) -> BatchResult:
+    async def _tick(self, due: dict[int, list[str]], now: datetime
+                    ) -> asyncio.Future[BatchResult]:
         result = BatchResult()
-        due = {p: cids for p, cids in due.items() if p in self.tokens}
-        if not due:
-            return result
         partition_of = {cid: p for p, cids in due.items() for cid in cids}
-        missing = {c for c in partition_of if c not in self.cache}
+        missing = {c for c in partition_of if not self._known(c)}
         loaded = await self._load(missing) if missing else {}
         batch = BatchWrite(now=now)
         effects: list[Effect] = []
@@ -273,14 +332,16 @@ class Processor:
             effects.extend(outcome.effects)
             self._learn(outcome.label, effects, now)
         self._score_churn(batch, effects, now)
-        if await self._publish_and_commit(batch, result, effects, set(due)):
+
+        def durable() -> None:
             done = self.clock.now()
             for kind, at in fired:
                 metrics.TIMERS_FIRED.labels(kind).inc()
                 metrics.TIMER_LAG.labels(kind).observe(max(0.0, (done - at).total_seconds()))
             result.applied = len(fired)
             self._count([], result)
-        return result
+
+        return await self._flush_after_the_last(batch, result, effects, set(due), durable)
 
     def _decode(self, record: InputRecord, now: datetime) -> Event:
         kind: InputKind = self.topics.kind_of[record.topic]
@@ -297,7 +358,7 @@ class Processor:
         self, events: list[tuple[InputRecord, Event]], batch: BatchWrite, result: BatchResult,
         now: datetime,
     ) -> list[Effect]:
-        missing = {e.customer_id for _, e in events if e.customer_id not in self.cache}
+        missing = {e.customer_id for _, e in events if not self._known(e.customer_id)}
         loaded = await self._load(missing) if missing else {}
         working: dict[str, CustomerState | None] = {}
         effects: list[Effect] = []
@@ -330,10 +391,16 @@ class Processor:
             effects.extend(outcome.effects)
         return effects
 
+    def _known(self, customer_id: str) -> bool:
+        """Whether the worker holds the customer's latest state (no need to load it)."""
+        return customer_id in self.unflushed or customer_id in self.cache
+
     def _before_batch(self, customer_id: str, loaded: dict[str, CustomerState]
                       ) -> CustomerState | None:
-        """A customer's state before the batch: cached, else as the store had it."""
-        return self.cache.get(customer_id) or loaded.get(customer_id)
+        """A customer's state before the batch: as applied by a batch not yet written, else
+        as cached, else as the store had it."""
+        return (self.unflushed.get(customer_id) or self.cache.get(customer_id)
+                or loaded.get(customer_id))
 
     def _score_texts(
         self, events: list[tuple[InputRecord, Event]], loaded: dict[str, CustomerState],
@@ -518,13 +585,17 @@ class Processor:
             return True
 
     def _remember(self, batch: BatchWrite) -> None:
+        """A written batch: its offsets are applied, its states are the store's now."""
         self.applied.update(batch.offsets)
         for cid, change in batch.changes.items():
             self.cache[cid] = change.after
             self.cache.move_to_end(cid)
+            if self.unflushed.get(cid) is change.after:  # not changed again since
+                del self.unflushed[cid]
         while len(self.cache) > self.cache_size:
             cid, _ = self.cache.popitem(last=False)
-            self.partition_of.pop(cid, None)
+            if cid not in self.unflushed:
+                self.partition_of.pop(cid, None)
         metrics.CACHED_CUSTOMERS.set(len(self.cache))
 
     def _count(self, events: list[tuple[InputRecord, Event]], result: BatchResult

@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
-from agents.batches import event_batches
+from agents.batches import DurableAcks, event_batches
 
 TOPIC = "crm.clicks"
 
@@ -93,10 +91,9 @@ async def test_what_is_waiting_comes_in_batches_of_at_most_max_events() -> None:
     batches = event_batches(s, max_events=3, within_s=0.001)
     assert offsets(await anext(batches)) == [0, 1, 2]
     assert s.unacked == {0, 1, 2}  # tracked while the worker processes them
-    assert s.acked == []
     assert offsets(await anext(batches)) == [3, 4, 5]
-    assert s.acked == [0, 1, 2]  # acknowledged once the worker asked for the next batch
     assert offsets(await anext(batches)) == [6]
+    assert s.acked == []  # acknowledging is for the worker, once a batch is durable
     await batches.aclose()
 
 
@@ -149,15 +146,34 @@ async def test_nothing_is_processed_while_flow_control_is_paused() -> None:
     await batches.aclose()
 
 
-async def test_a_batch_the_worker_failed_on_is_not_acknowledged() -> None:
+async def test_batches_are_acknowledged_once_durable_in_order() -> None:
+    s = stream()
+    s.put(0, 1, 2)
+    batches = event_batches(s, max_events=2, within_s=0.001)
+    acks = DurableAcks(s)
+    loop = asyncio.get_running_loop()
+    first, second = loop.create_future(), loop.create_future()
+    acks.once_done(first, await anext(batches))
+    acks.once_done(second, await anext(batches))
+    await asyncio.sleep(0)
+    assert s.acked == []  # nothing is durable yet
+    first.set_result(None)
+    await asyncio.sleep(0.01)
+    assert (s.acked, s.unacked) == ([0, 1], {2})
+    second.set_result(None)
+    await asyncio.sleep(0.01)
+    assert (s.acked, s.unacked) == ([0, 1, 2], set())
+    await batches.aclose()
+
+
+async def test_a_batch_whose_write_failed_is_not_acknowledged() -> None:
     s = stream()
     s.put(0, 1)
-
-    async def fail_on_the_first_batch() -> None:
-        async for _ in event_batches(s, max_events=10, within_s=0.001):
-            raise RuntimeError("processing failed")
-
-    with pytest.raises(RuntimeError):
-        await fail_on_the_first_batch()
+    batches = event_batches(s, max_events=10, within_s=0.001)
+    failed = asyncio.get_running_loop().create_future()
+    DurableAcks(s).once_done(failed, await anext(batches))
+    failed.set_exception(RuntimeError("the store is gone"))
+    await asyncio.sleep(0.01)
     assert s.acked == []
     assert s.unacked == {0, 1}  # Kafka commits none of them
+    await batches.aclose()

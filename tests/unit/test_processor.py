@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -130,6 +131,119 @@ async def test_an_unavailable_store_is_retried_until_the_batch_is_written() -> N
     await processor.process(clicks("c1", 2))
     assert store.customers["c1"].version == 2
     assert store.commits == 1
+
+
+# --- the pipeline: a batch is applied while the one before it is written -------------------
+
+class GatedSink(ListSink):
+    """Holds each publish until the test lets one through; ``fail`` makes them raise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turns = asyncio.Semaphore(0)
+        self.fail = False
+
+    def let_through(self, publishes: int = 1) -> None:
+        for _ in range(publishes):
+            self.turns.release()
+
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        await self.turns.acquire()
+        if self.fail:
+            raise RuntimeError("kafka is gone")
+        await super().publish(messages)
+
+
+def gated(store: MemoryStore | None = None) -> tuple[Processor, MemoryStore, GatedSink]:
+    store = store or MemoryStore()
+    sink = GatedSink()
+    return Processor(store, sink, TOPICS, ManualClock(T0), retry_delay_s=0), store, sink
+
+
+def bad(offset: int) -> Record:
+    """A record that becomes a dead letter: every batch with one publishes something."""
+    return Record(TOPICS.clicks, 0, offset, b"c1", b"not json")
+
+
+async def test_the_next_batch_is_applied_while_the_last_is_written_and_lands_after_it(
+) -> None:
+    processor, store, sink = gated()
+    first = await processor.submit([*clicks("c1", 2), bad(2)])
+    assert not first.done()
+    assert store.commits == 0  # written once Kafka has its outputs
+    applying = asyncio.ensure_future(processor.submit(clicks("c1", 2, first_offset=3)))
+    await asyncio.sleep(0.01)
+    assert not applying.done()  # applied, and waiting for the first batch to be durable
+    assert processor.unflushed["c1"].version == 4  # on top of the unwritten first batch
+    sink.let_through(2)
+    second = await applying
+    assert (await first).applied == 2
+    assert (await second).applied == 2
+    assert store.customers["c1"].version == 4
+    assert store.applied[(TOPICS.clicks, 0)] == 4
+    assert processor.unflushed == {}  # everything applied is written
+
+
+async def test_after_a_failed_write_nothing_unwritten_is_kept_and_the_replay_is_whole(
+) -> None:
+    store = MemoryStore()
+    processor, _, sink = gated(store)
+    await processor.process(clicks("c1", 1))
+    first = await processor.submit([*clicks("c1", 1, first_offset=1), bad(2)])
+    applying = asyncio.ensure_future(processor.submit(clicks("c1", 1, first_offset=3)))
+    await asyncio.sleep(0.01)
+    sink.fail = True
+    sink.let_through()
+    with pytest.raises(RuntimeError):
+        await first
+    with pytest.raises(RuntimeError):
+        await applying  # the worker stops: its next batch raises the failure
+    assert processor.unflushed == {}
+    assert store.customers["c1"].version == 1
+    restarted, _, _ = make(store)  # Kafka redelivers from the last committed offset
+    result = await restarted.process([*clicks("c1", 3, first_offset=1)])
+    assert result.applied == 3
+    assert store.customers["c1"].version == 4
+
+
+async def test_a_batch_applied_behind_a_fenced_write_is_not_written_either() -> None:
+    store = MemoryStore()
+    old, _, sink = gated(store)
+    await old.process(clicks("c1", 1))
+    first = await old.submit([*clicks("c1", 1, first_offset=1), bad(2)])
+    applying = asyncio.ensure_future(old.submit(clicks("c1", 1, first_offset=3)))
+    await asyncio.sleep(0.01)
+    new, _, _ = make(store)
+    await new.assign([0])  # the partition moved while the old worker was writing
+    sink.let_through(2)
+    assert (await first).fenced == [0]
+    assert (await (await applying)).fenced == [0]  # applied on the lost partition: dropped
+    assert store.customers["c1"].version == 1
+    assert old.unflushed == {}
+    assert "c1" not in old.cache
+
+
+async def test_a_customer_evicted_while_a_newer_state_is_in_flight_is_not_loaded_stale(
+) -> None:
+    store = MemoryStore()
+    sink = GatedSink()
+    processor = Processor(store, sink, TOPICS, ManualClock(T0), cache_size=1,
+                          retry_delay_s=0)
+    first = await processor.submit([*clicks("c1", 1), *clicks("c2", 1, first_offset=1),
+                                    bad(2)])
+    second = asyncio.ensure_future(processor.submit([*clicks("c1", 1, first_offset=3),
+                                                     bad(4)]))
+    await asyncio.sleep(0.01)
+    sink.let_through()  # the first batch is written; the cache keeps c2 only
+    await first
+    await second
+    assert "c1" not in processor.cache
+    third = asyncio.ensure_future(processor.submit(clicks("c1", 1, first_offset=5)))
+    await asyncio.sleep(0.01)
+    assert processor.unflushed["c1"].version == 3  # on the state in flight, not the store's
+    sink.let_through()
+    await (await third)
+    assert store.customers["c1"].version == 3
 
 
 # --- pool timers --------------------------------------------------------------------------
