@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from agents.processor import Outgoing, Processor, Record
 from crmstream.clock import ManualClock
 from crmstream.settings import Topics
+from state.customer import CustomerState
 from state.store import BatchWrite, MemoryStore, StoreUnavailable
 from tests.factories import T0, as_json, click, command, interaction
 
@@ -221,6 +222,41 @@ async def test_a_batch_applied_behind_a_fenced_write_is_not_written_either() -> 
     assert store.customers["c1"].version == 1
     assert old.unflushed == {}
     assert "c1" not in old.cache
+
+
+class SlowLoadStore(MemoryStore):
+    """A store whose loads wait for the test, and which says in what order it was used."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads_may_finish = asyncio.Event()
+        self.calls: list[str] = []
+
+    async def load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
+        self.calls.append("load " + ",".join(sorted(customer_ids)))
+        await self.loads_may_finish.wait()
+        return await super().load(customer_ids)
+
+    async def commit(self, batch: BatchWrite) -> None:
+        self.calls.append("commit " + ",".join(sorted(batch.changes)))
+        await super().commit(batch)
+
+
+async def test_a_write_waits_for_the_next_batchs_load_instead_of_delaying_it() -> None:
+    store = SlowLoadStore()
+    processor, _, sink = gated(store)
+    store.loads_may_finish.set()
+    first = await processor.submit([*clicks("c1", 1), bad(1)])
+    store.loads_may_finish.clear()
+    applying = asyncio.ensure_future(processor.submit(clicks("c2", 1, first_offset=2)))
+    await asyncio.sleep(0.01)
+    sink.let_through()  # the first batch's write is next, while c2 is being loaded
+    await asyncio.sleep(0.01)
+    assert store.calls == ["load c1", "load c2"]  # it waits: Redis would run it first
+    store.loads_may_finish.set()
+    await first
+    await (await applying)
+    assert store.calls == ["load c1", "load c2", "commit c1", "commit c2"]
 
 
 async def test_a_customer_evicted_while_a_newer_state_is_in_flight_is_not_loaded_stale(
