@@ -42,7 +42,10 @@ async def event_batches(stream: faust.StreamT[Any], max_events: int, within_s: f
         # Linger only when the worker was idle: events that queued while it processed the
         # last batch are already a batch, and waiting would only add to their latency.
         idle = queue.empty()
-        batch: list[EventT[Any]] = [await queue.get()]
+        try:
+            batch: list[EventT[Any]] = [await queue.get()]
+        except StopAsyncIteration:  # Faust closes the channel so: the agent is stopping
+            return
         if idle and queue.qsize() < max_events - 1:
             await asyncio.sleep(within_s)
         while len(batch) < max_events and not queue.empty():

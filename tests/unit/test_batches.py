@@ -31,11 +31,21 @@ class FakeEvent:
     message: FakeMessage
 
 
+class ThrowableQueue(asyncio.Queue[Any]):
+    """Like mode's queue under Faust's channels: an exception put in is raised by get."""
+
+    async def get(self) -> Any:
+        item = await super().get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
 class FakeChannel:
     """The stream's subscription: an async iterator over its own queue."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[FakeEvent] = asyncio.Queue()
+        self.queue: asyncio.Queue[Any] = ThrowableQueue()
 
     def __aiter__(self) -> FakeChannel:
         return self
@@ -177,3 +187,12 @@ async def test_a_batch_whose_write_failed_is_not_acknowledged() -> None:
     assert s.acked == []
     assert s.unacked == {0, 1}  # Kafka commits none of them
     await batches.aclose()
+
+
+async def test_the_batches_end_when_faust_closes_the_channel() -> None:
+    s = stream()
+    s.put(0)
+    batches = event_batches(s, max_events=10, within_s=0.001)
+    assert offsets(await anext(batches)) == [0]
+    s.channel.queue.put_nowait(StopAsyncIteration())  # how Faust stops an agent's stream
+    assert [offsets(b) async for b in batches] == []
