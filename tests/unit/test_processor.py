@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from agents.processor import Outgoing, Processor, Record
+from agents.processor import BatchResult, Outgoing, Processor, Record
 from crmstream.clock import ManualClock
 from crmstream.settings import Topics
 from state.customer import CustomerState
@@ -185,14 +185,23 @@ async def test_the_next_batch_is_applied_while_the_last_is_written_and_lands_aft
     assert processor.unflushed == {}  # everything applied is written
 
 
+async def written_in_flight_and_behind(
+    processor: Processor,
+) -> tuple[asyncio.Future[BatchResult], asyncio.Future[asyncio.Future[BatchResult]]]:
+    """c1 written once, a second batch held at its publish, a third applied behind it:
+    the second's flush, and the third's submit (waiting for that flush)."""
+    await processor.process(clicks("c1", 1))
+    in_flight = await processor.submit([*clicks("c1", 1, first_offset=1), bad(2)])
+    behind = asyncio.ensure_future(processor.submit(clicks("c1", 1, first_offset=3)))
+    await asyncio.sleep(0.01)
+    return in_flight, behind
+
+
 async def test_after_a_failed_write_nothing_unwritten_is_kept_and_the_replay_is_whole(
 ) -> None:
     store = MemoryStore()
     processor, _, sink = gated(store)
-    await processor.process(clicks("c1", 1))
-    first = await processor.submit([*clicks("c1", 1, first_offset=1), bad(2)])
-    applying = asyncio.ensure_future(processor.submit(clicks("c1", 1, first_offset=3)))
-    await asyncio.sleep(0.01)
+    first, applying = await written_in_flight_and_behind(processor)
     sink.fail = True
     sink.let_through()
     with pytest.raises(RuntimeError):
@@ -210,10 +219,7 @@ async def test_after_a_failed_write_nothing_unwritten_is_kept_and_the_replay_is_
 async def test_a_batch_applied_behind_a_fenced_write_is_not_written_either() -> None:
     store = MemoryStore()
     old, _, sink = gated(store)
-    await old.process(clicks("c1", 1))
-    first = await old.submit([*clicks("c1", 1, first_offset=1), bad(2)])
-    applying = asyncio.ensure_future(old.submit(clicks("c1", 1, first_offset=3)))
-    await asyncio.sleep(0.01)
+    first, applying = await written_in_flight_and_behind(old)
     new, _, _ = make(store)
     await new.assign([0])  # the partition moved while the old worker was writing
     sink.let_through(2)
