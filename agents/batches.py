@@ -79,7 +79,9 @@ def _by_generation(batch: list[EventT[Any]], app: AppT
 class DurableAcks:
     """Acknowledges each batch through its stream once the batch is durable, in the order
     the batches become durable. A batch whose write failed is never acknowledged: Kafka
-    commits none of its records, and they are read again after a restart."""
+    commits none of its records, and the app crashes at once, as it does when an agent
+    raises (an idle worker would otherwise sit on its partitions until the next batch
+    raised the failure); its successor reads the records again."""
 
     def __init__(self, stream: faust.StreamT[Any]) -> None:
         self.stream = stream
@@ -93,9 +95,10 @@ class DurableAcks:
     async def _ack(self, durable: asyncio.Future[Any], events: list[EventT[Any]]) -> None:
         try:
             await durable
-        except Exception:
-            log.exception("a batch's write failed; its %d events stay unacknowledged",
-                          len(events))
+        except Exception as failure:
+            log.error("a batch's write failed; its %d events stay unacknowledged",
+                      len(events))
+            await self.stream.app.crash(failure)
             return
         for event in events:
             await self.stream.ack(event)

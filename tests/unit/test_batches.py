@@ -63,6 +63,7 @@ class FakeStream:
     should_stop: bool = False
     acked: list[int] = field(default_factory=list)
     unacked: set[int] = field(default_factory=set)
+    crashed: BaseException | None = None
     channel: FakeChannel = field(default_factory=FakeChannel)
 
     def __post_init__(self) -> None:
@@ -73,7 +74,11 @@ class FakeStream:
             sensors=SimpleNamespace(on_message_in=lambda tp, offset, message: None),
             flow_control=SimpleNamespace(is_active=lambda: self.active),
             consumer_generation_id=None,
+            crash=self.crash,
         )
+
+    async def crash(self, reason: BaseException) -> None:
+        self.crashed = reason
 
     async def maybe_start(self) -> None:
         self.app.consumer_generation_id = self.generation
@@ -176,16 +181,18 @@ async def test_batches_are_acknowledged_once_durable_in_order() -> None:
     await batches.aclose()
 
 
-async def test_a_batch_whose_write_failed_is_not_acknowledged() -> None:
+async def test_a_batch_whose_write_failed_is_not_acknowledged_and_crashes_the_app() -> None:
     s = stream()
     s.put(0, 1)
     batches = event_batches(s, max_events=10, within_s=0.001)
     failed = asyncio.get_running_loop().create_future()
     DurableAcks(s).once_done(failed, await anext(batches))
-    failed.set_exception(RuntimeError("the store is gone"))
+    failure = RuntimeError("the store is gone")
+    failed.set_exception(failure)
     await asyncio.sleep(0.01)
     assert s.acked == []
     assert s.unacked == {0, 1}  # Kafka commits none of them
+    assert s.crashed is failure  # and the worker stops, as when an agent raises
     await batches.aclose()
 
 
