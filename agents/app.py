@@ -177,6 +177,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         clock=SystemClock(),
         policy=load_policy(settings),
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
+        max_past_age=timedelta(days=settings.max_event_age_days),
         cache_size=settings.cache_max_customers,
         models=load_models(settings, keys),
     )

@@ -117,6 +117,7 @@ class Processor:
         clock: Clock,
         policy: Policy = DEFAULT_POLICY,
         max_future_skew: timedelta = timedelta(minutes=5),
+        max_past_age: timedelta = timedelta(days=365 * 30),
         cache_size: int = 200_000,
         retry_delay_s: float = 0.2,
         models: Models | None = None,
@@ -132,6 +133,7 @@ class Processor:
         self.lock = asyncio.Lock()
         self.turns: dict[str, int] = {}  # round-robin position per auto-assigning pool
         self.max_future_skew = max_future_skew
+        self.max_past_age = max_past_age
         self.cache_size = cache_size
         self.retry_delay_s = retry_delay_s
         self.tokens: dict[int, int] = {}
@@ -351,7 +353,8 @@ class Processor:
 
     def _decode(self, record: InputRecord, now: datetime) -> Event:
         kind: InputKind = self.topics.kind_of[record.topic]
-        return decode(kind, record.key, record.value, now, self.max_future_skew)
+        return decode(kind, record.key, record.value, now, self.max_future_skew,
+                      self.max_past_age)
 
     def _dead(self, record: InputRecord, failure: InvalidRecord, now: datetime) -> DeadLetter:
         metrics.DEAD_LETTERS.labels(record.topic, failure.reason).inc()

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     cache_max_customers: int = Field(default=200_000, ge=1000)
     # An event stamped further ahead than this is an absurd value, not a clock skew.
     max_future_skew_s: float = Field(default=300.0, ge=0)
+    # An event stamped longer ago than this (default 30 years) is an absurd value: year 1
+    # is a producer's zero value, not a customer's history.
+    max_event_age_days: float = Field(default=365 * 30, gt=0)
     recent_event_ids: int = Field(default=32, ge=1)
     log_level: str = "WARNING"
 

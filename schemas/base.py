@@ -7,6 +7,13 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Strin
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 
+# The one alphabet of the ids that become part of Redis keys (customers, reps, pools, actors):
+# letters and digits of any script and ``- _ . @``. Never ``:`` (the keys' separator), ``{``
+# or ``}`` (a hash tag in Redis Cluster: it would pull the key out of its partition's slot),
+# whitespace or control characters. Checked by pydantic-core's regex engine, in Rust.
+KEY_ID_PATTERN = r"^[\w.@-]+$"
+KeyId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=KEY_ID_PATTERN)]
+
 
 def _in_utc(value: datetime) -> datetime:
     """The same instant with Python's own UTC. pydantic parses every offset, "Z" too, into

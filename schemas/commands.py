@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
-from schemas.base import Id, Timestamp, WireModel
+from schemas.base import Id, KeyId, Timestamp, WireModel
 
 CommandType = Literal[
     "register", "assign", "claim", "transfer", "release", "move_pool", "freeze", "discard",
@@ -14,9 +14,9 @@ CommandType = Literal[
 
 class _Command(WireModel):
     command_id: Id
-    customer_id: Id
+    customer_id: KeyId
     issued_at: Timestamp
-    actor: Id
+    actor: KeyId
 
     @property
     def event_id(self) -> str:
@@ -30,36 +30,36 @@ class _Command(WireModel):
 
 class Register(_Command):
     type: Literal["register"]
-    pool_id: Id
+    pool_id: KeyId
     level: Annotated[str, Field(min_length=1, max_length=16)]
     name: Annotated[str, Field(min_length=1, max_length=256)]
-    owner: Id | None = None
+    owner: KeyId | None = None
 
 
 class Assign(_Command):
     type: Literal["assign"]
-    rep_id: Id
+    rep_id: KeyId
 
 
 class Claim(_Command):
     type: Literal["claim"]
-    rep_id: Id
+    rep_id: KeyId
 
 
 class Transfer(_Command):
     type: Literal["transfer"]
-    to_rep_id: Id
+    to_rep_id: KeyId
 
 
 class Release(_Command):
     type: Literal["release"]
-    pool_id: Id
+    pool_id: KeyId
     reason: Annotated[str, Field(min_length=1, max_length=512)]
 
 
 class MovePool(_Command):
     type: Literal["move_pool"]
-    pool_id: Id
+    pool_id: KeyId
 
 
 class Freeze(_Command):

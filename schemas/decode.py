@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -18,6 +19,14 @@ DeadLetterReason = Literal[
     "undecodable", "invalid_json", "schema_violation", "absurd_value", "key_mismatch",
     "processing_error",
 ]
+DEAD_LETTER_REASONS: tuple[DeadLetterReason, ...] = get_args(DeadLetterReason)
+
+# A dead letter keeps a record whole up to this many bytes of key and value: base64 of the
+# largest kept value stays within a wire string's 65,536 characters, and the dead letter
+# within Kafka's default 1 MiB record (the original may use all of it).
+KEPT_VALUE_BYTES = 48 * 1024
+KEPT_KEY_BYTES = 1024
+KEPT_ERROR_CHARS = 2000
 
 ADAPTERS: dict[InputKind, TypeAdapter[Inbound]] = {
     "interactions": TypeAdapter(Interaction),
@@ -43,7 +52,7 @@ class InvalidRecord(Exception):
 
 def decode(
     kind: InputKind, key: bytes | None, value: bytes | None, now: datetime,
-    max_future_skew: timedelta,
+    max_future_skew: timedelta, max_past_age: timedelta = timedelta(days=365 * 30),
 ) -> Inbound:
     """Validate one record of an input topic. Raises ``InvalidRecord`` with the reason."""
     if value is None:
@@ -61,6 +70,11 @@ def decode(
     if message.occurred_at - now > max_future_skew:
         raise InvalidRecord(
             "absurd_value", f"time {message.occurred_at.isoformat()} is in the future"
+        )
+    if now - message.occurred_at > max_past_age:
+        raise InvalidRecord(
+            "absurd_value", f"time {message.occurred_at.isoformat()} is older than "
+            f"{max_past_age.days} days"
         )
     return message
 
@@ -88,15 +102,34 @@ def _text_or_base64(raw: bytes) -> tuple[str, Literal["utf-8", "base64"]]:
         return base64.b64encode(raw).decode("ascii"), "base64"
 
 
+def _kept(raw: bytes, limit: int) -> tuple[str, Literal["utf-8", "base64"], bool]:
+    """``raw`` as text (or base64), whole if it fits in ``limit`` bytes, else its prefix;
+    and whether it was cut. A UTF-8 prefix ends on a whole character."""
+    if len(raw) <= limit:
+        return (*_text_or_base64(raw), False)
+    prefix = raw[:limit]
+    for cut in range(4):  # a character is at most 4 bytes of UTF-8
+        try:
+            return prefix[:limit - cut].decode("utf-8"), "utf-8", True
+        except UnicodeDecodeError:
+            continue
+    return base64.b64encode(prefix).decode("ascii"), "base64", True
+
+
 def dead_letter(
     topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
     failure: InvalidRecord, now: datetime,
 ) -> DeadLetter:
-    """The record kept whole, with why it was refused."""
-    key_text, key_encoding = _text_or_base64(key) if key is not None else (None, "utf-8")
-    value_text, value_encoding = _text_or_base64(value or b"")
+    """The record with why it was refused: whole when it fits, else a prefix with the
+    original's size and SHA-256 (the original stays at topic/partition/offset)."""
+    raw = value or b""
+    key_text, key_encoding, key_cut = (
+        _kept(key, KEPT_KEY_BYTES) if key is not None else (None, "utf-8", False))
+    value_text, value_encoding, value_cut = _kept(raw, KEPT_VALUE_BYTES)
     return DeadLetter(
         source_topic=topic, partition=partition, offset=offset, key=key_text,
-        key_encoding=key_encoding, value=value_text, value_encoding=value_encoding,
-        reason=failure.reason, error=failure.error, at=now,
+        key_encoding=key_encoding, key_truncated=key_cut, value=value_text,
+        value_encoding=value_encoding, value_truncated=value_cut, value_bytes=len(raw),
+        value_sha256=hashlib.sha256(raw).hexdigest() if value_cut else None,
+        reason=failure.reason, error=failure.error[:KEPT_ERROR_CHARS], at=now,
     )

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from schemas.base import Id, Timestamp, WireModel
+from schemas.base import Id, KeyId, Timestamp, WireModel
 
 MAX_TEXT_BYTES = 16 * 1024
 
@@ -26,11 +26,11 @@ class Interaction(WireModel):
     follow-up; ``rating`` is the customer's satisfaction with it (1 worst, 5 best)."""
 
     event_id: Id
-    customer_id: Id
+    customer_id: KeyId
     occurred_at: Timestamp
     channel: Channel
     direction: Literal["inbound", "outbound"]
-    rep_id: Id | None = None
+    rep_id: KeyId | None = None
     text: Annotated[str | None, AfterValidator(_text_within_limit)] = None
     duration_s: float | None = Field(default=None, ge=0, le=86_400)
     rating: int | None = Field(default=None, ge=1, le=5)
@@ -38,7 +38,7 @@ class Interaction(WireModel):
 
 class Click(WireModel):
     event_id: Id
-    customer_id: Id
+    customer_id: KeyId
     occurred_at: Timestamp
     session_id: Id
     page: Annotated[str, Field(min_length=1, max_length=2048)]
@@ -48,7 +48,7 @@ class Click(WireModel):
 
 class Order(WireModel):
     event_id: Id
-    customer_id: Id
+    customer_id: KeyId
     occurred_at: Timestamp
     order_id: Id
     status: OrderStatus

@@ -46,15 +46,22 @@ class Score(WireModel):
 
 
 class DeadLetter(WireModel):
-    """An input record that could not be processed, kept whole with the reason."""
+    """An input record that could not be processed, with the reason. The record is kept whole
+    when it fits in a dead letter; a larger one keeps a prefix (``value_truncated``) with the
+    original's size and SHA-256, and stays whole in its topic at ``partition``/``offset``
+    for the topic's retention."""
 
     source_topic: str
     partition: int
     offset: int
     key: str | None
     key_encoding: Literal["utf-8", "base64"] = "utf-8"
+    key_truncated: bool = False
     value: str
     value_encoding: Literal["utf-8", "base64"]
+    value_truncated: bool = False
+    value_bytes: int = Field(default=0, ge=0)
+    value_sha256: str | None = None
     reason: str
     error: str
     at: Timestamp

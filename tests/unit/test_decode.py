@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import timedelta
 
 import orjson
 import pytest
 
-from schemas.decode import InputKind, InvalidRecord, dead_letter, decode
+from schemas.base import to_json
+from schemas.decode import KEPT_VALUE_BYTES, InputKind, InvalidRecord, dead_letter, decode
 from tests.factories import T0, as_json, click, order
 
 SKEW = timedelta(minutes=5)
@@ -46,15 +49,42 @@ def order_with(**fields: object) -> bytes:
         ("commands", b"c1", orjson.dumps({"command_id": "x", "customer_id": "c1",
          "issued_at": T0.isoformat(), "type": "transfer", "actor": "a"}),
          "schema_violation", "to_rep_id"),
+        ("orders", None, order_with(occurred_at="0001-01-01T00:00:00Z"), "absurd_value",
+         "older than"),
+        ("orders", None, order_with(customer_id="c:1"), "schema_violation", "customer_id"),
+        ("orders", None, order_with(customer_id="{c1}"), "schema_violation", "customer_id"),
+        ("orders", None, order_with(customer_id="c 1"), "schema_violation", "customer_id"),
+        ("orders", None, order_with(customer_id=" c1"), "schema_violation", "customer_id"),
+        ("orders", None, order_with(customer_id="c\n1"), "schema_violation", "customer_id"),
+        ("orders", None, order_with(customer_id="c" * 100_000), "absurd_value", "customer_id"),
+        ("commands", None, orjson.dumps({"command_id": "x", "customer_id": "c1",
+         "issued_at": T0.isoformat(), "type": "claim", "actor": "a", "rep_id": "r{1}"}),
+         "schema_violation", "rep_id"),
+        ("commands", None, orjson.dumps({"command_id": "x", "customer_id": "c1",
+         "issued_at": T0.isoformat(), "type": "register", "actor": "a", "pool_id": "p:1",
+         "level": "A", "name": "n"}), "schema_violation", "pool_id"),
     ],
 )
 def test_bad_input_is_refused_with_its_reason(
-    kind: InputKind, key: bytes, value: bytes | None, reason: str, mentions: str
+    kind: InputKind, key: bytes | None, value: bytes | None, reason: str, mentions: str
 ) -> None:
     with pytest.raises(InvalidRecord) as refused:
         decode(kind, key, value, T0, SKEW)
     assert refused.value.reason == reason
     assert mentions in refused.value.error
+
+
+@pytest.mark.parametrize("customer", ["c1", "客户-7", "acme.cn@rep_1", "Ünïcode-ß"])
+def test_ids_of_letters_digits_and_dash_underscore_dot_at_are_accepted(customer: str) -> None:
+    assert decode("orders", None, order_with(customer_id=customer), T0, SKEW).customer_id == (
+        customer)
+
+
+def test_the_age_horizon_is_configurable() -> None:
+    old = order_with(occurred_at="2001-01-01T00:00:00Z")
+    assert decode("orders", None, old, T0, SKEW).customer_id == "c1"
+    with pytest.raises(InvalidRecord, match="older than 3650 days"):
+        decode("orders", None, old, T0, SKEW, max_past_age=timedelta(days=3650))
 
 
 def test_unknown_fields_are_tolerated_and_a_missing_key_is_fine() -> None:
@@ -69,3 +99,26 @@ def test_dead_letter_keeps_the_raw_bytes() -> None:
     assert (letter.key, letter.partition, letter.offset) == ("c1", 3, 42)
     text = dead_letter("crm.clicks", 0, 1, None, b"{oops", failure, T0)
     assert (text.value, text.value_encoding, text.key) == ("{oops", "utf-8", None)
+
+
+@pytest.mark.parametrize("size", [KEPT_VALUE_BYTES + 1, 100_000, 1024 * 1024])
+def test_a_value_too_large_to_keep_keeps_a_prefix_its_size_and_sha256(size: int) -> None:
+    value = ("长" * size).encode()[:size]  # cut inside a character: the prefix must not be
+    failure = InvalidRecord("invalid_json", "x" * 100_000)
+    letter = dead_letter("crm.clicks", 2, 7, b"k" * 100_000, value, failure, T0)
+    assert letter.value_truncated
+    assert letter.key_truncated
+    assert letter.value_bytes == size
+    assert letter.value_sha256 == hashlib.sha256(value).hexdigest()
+    assert value.startswith(letter.value.encode())
+    assert len(letter.value.encode()) > KEPT_VALUE_BYTES - 4
+    assert len(letter.error) <= 2000
+    assert len(to_json(letter)) < 128 * 1024  # far within Kafka's 1 MiB record
+
+
+def test_a_value_that_fits_is_kept_whole_without_a_digest() -> None:
+    value = b"\xff" * KEPT_VALUE_BYTES
+    letter = dead_letter("crm.clicks", 0, 1, None, value, InvalidRecord("undecodable", "e"), T0)
+    assert (letter.value_truncated, letter.value_sha256) == (False, None)
+    assert base64.b64decode(letter.value) == value
+    assert letter.value_bytes == KEPT_VALUE_BYTES
