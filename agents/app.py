@@ -15,6 +15,7 @@ from typing import Any
 import faust
 import mode
 from faust.types import TP
+from faust.web.base import BlueprintManager
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -22,6 +23,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agents import metrics
 from agents.batches import DurableAcks, event_batches
+from agents.health import Health
+from agents.health_watch import crash_on_failure, watch_progress
 from agents.kafka_transport import Fetch, FetchPolicy, SameLoopTransport
 from agents.models import CHURN, SENTIMENT, Models
 from agents.processor import Processor
@@ -161,6 +164,10 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         stream_buffer_maxsize=8192,
         autodiscover=False,
     )
+    # Only crmstream's own views on the web port: none of Faust's (routing to other workers,
+    # table contents, statistics, a "/" that says OK whatever the worker's state), which
+    # would answer anyone who can reach the port.
+    app.web.blueprints = BlueprintManager(())
     if not settings.kafka_consumer_thread:
         # Before anything asks the app for its transport (declaring a topic does).
         app.transport = SameLoopTransport(app.conf.broker_consumer, app)
@@ -170,6 +177,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     keys = Keys(settings.redis_key_prefix)
     sink = KafkaSink(settings)
 
+    health = Health(stall_after_s=settings.stall_after_s,
+                    store_down_after_s=settings.redis_down_after_s)
     processor = Processor(
         store=RedisStore(redis, keys),
         sink=sink,
@@ -180,6 +189,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         max_past_age=timedelta(days=settings.max_event_age_days),
         cache_size=settings.cache_max_customers,
         models=load_models(settings, keys),
+        partition_count=lambda topic: app.consumer.topic_partitions(topic),
+        health=health,
     )
     _start_and_stop_with(app, sink, processor)
     inputs = app.topic(
@@ -190,10 +201,11 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         batches = event_batches(stream, settings.batch_max_events, settings.batch_within_s)
         acks = DurableAcks(stream)
-        async for batch in batches:
-            # Applied when this returns; written (then acknowledged) while the next is.
-            durable = await processor.submit([e.message for e in batch])
-            acks.once_done(durable, batch)
+        async with crash_on_failure(app, health):
+            async for batch in batches:
+                # Applied when this returns; written (then acknowledged) while the next is.
+                durable = await processor.submit([e.message for e in batch])
+                acks.once_done(durable, batch)
 
     app.agent(inputs, name="ingest", concurrency=1)(ingest)
 
@@ -204,6 +216,12 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     app.timer(interval=settings.timer_tick_s)(pool_clock)
 
     _housekeeping(app, settings, processor, redis, keys)
+    exported: set[int] = set()
+
+    async def progress() -> None:
+        await watch_progress(app, processor, exported)
+
+    app.timer(interval=1.0)(progress)
 
     def inputs_of(assignment: set[TP]) -> set[int]:
         return {tp.partition for tp in assignment if tp.topic in topics.kind_of}
@@ -217,7 +235,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         await processor.drain()  # what was applied lands before the partitions move on
         processor.revoke(inputs_of(args[0] if args else kwargs["revoked"]))
 
-    register_views(app, processor, StreamReader(redis), keys)
+    register_views(app, processor, StreamReader(redis), keys, health)
     return app, processor
 
 

@@ -15,6 +15,11 @@ DEAD_LETTERS = Counter(
     "crmstream_dead_letters_total", "Input records sent to the dead-letter topic",
     ["topic", "reason"],
 )
+FORWARDED = Counter(
+    "crmstream_records_forwarded_total",
+    "Input records that arrived off their customer's home partition, forwarded to it "
+    "(the producer hashes keys differently, or sends none)", ["topic"],
+)
 EVENT_LATENCY = Histogram(
     "crmstream_event_latency_seconds",
     "From an event's occurred_at to its state change being durable in Redis",
@@ -50,6 +55,22 @@ REJECTED_COMMANDS = Counter(
     "crmstream_commands_rejected_total", "Commands refused by the state rules", ["type"]
 )
 OWNED_PARTITIONS = Gauge("crmstream_owned_partitions", "Partitions this worker owns now")
+# Per partition (a bounded label: the input topics' partition count), for the stuck-partition
+# alert: behind with no progress.
+PARTITION_LAG = Gauge(
+    "crmstream_partition_lag_records",
+    "Records on the broker not yet durable in Redis, per owned input partition (all topics)",
+    ["partition"],
+)
+PARTITION_PROGRESS = Gauge(
+    "crmstream_partition_progress_timestamp_seconds",
+    "When a batch of the owned partition last became durable (or it was assigned), Unix time",
+    ["partition"],
+)
+PARTITIONS_STALLED = Gauge(
+    "crmstream_partitions_stalled",
+    "Owned partitions behind for CRMSTREAM_STALL_AFTER_S with no batch durable meanwhile",
+)
 CONSUMER_LAG = Gauge(
     "crmstream_consumer_lag_records",
     "Records on the broker the worker has not read yet, over its partitions",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, TypeVar
 
 from agents import metrics
+from agents.health import Health
+from agents.home_partitions import FORWARD_MAX_BYTES, misplaced
 from agents.models import Models
 from crmstream.clock import Clock
 from crmstream.settings import Topics
@@ -105,6 +108,7 @@ class BatchResult:
     skipped: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
     outputs: list[Outgoing] = field(default_factory=list)
+    forwarded: list[Outgoing] = field(default_factory=list)  # records off their home
     fenced: list[int] = field(default_factory=list)
 
 
@@ -121,6 +125,8 @@ class Processor:
         cache_size: int = 200_000,
         retry_delay_s: float = 0.2,
         models: Models | None = None,
+        partition_count: Callable[[str], int | None] = lambda topic: None,
+        health: Health | None = None,
     ) -> None:
         self.store = store
         self.sink = sink
@@ -136,6 +142,8 @@ class Processor:
         self.max_past_age = max_past_age
         self.cache_size = cache_size
         self.retry_delay_s = retry_delay_s
+        self.partition_count = partition_count  # of an input topic, as the consumer sees it
+        self.health = health or Health()
         self.tokens: dict[int, int] = {}
         self.lost: set[int] = set()
         self.applied: dict[TopicPartition, int] = {}
@@ -162,6 +170,7 @@ class Processor:
         self.tokens.update(await self.store.acquire(new))
         self.applied.update(await self.store.offsets(new))
         metrics.OWNED_PARTITIONS.set(len(self.tokens))
+        self.health.owned(self.tokens, time.monotonic())
 
     def revoke(self, partitions: Iterable[int]) -> None:
         """Forget partitions another worker takes over; their state is already in the store."""
@@ -170,6 +179,7 @@ class Processor:
             del self.tokens[p]
         self._evict_partitions(gone)
         metrics.OWNED_PARTITIONS.set(len(self.tokens))
+        self.health.owned(self.tokens, time.monotonic())
 
     def _evict_partitions(self, partitions: Iterable[int]) -> None:
         dropped = set(partitions)
@@ -201,7 +211,7 @@ class Processor:
         await self.assign({r.partition for r in records} - self.lost)
 
         offsets: dict[TopicPartition, int] = {}
-        events: list[tuple[InputRecord, Event]] = []
+        decoded: list[tuple[InputRecord, Event]] = []
         for record in records:
             tp = (record.topic, record.partition)
             if record.partition in self.lost:
@@ -212,9 +222,12 @@ class Processor:
                 continue
             offsets[tp] = max(offsets.get(tp, -1), record.offset)
             try:
-                events.append((record, self._decode(record, now)))
+                decoded.append((record, self._decode(record, now)))
             except InvalidRecord as failure:
                 result.dead_letters.append(self._dead(record, failure, now))
+            except Exception as exc:  # a bug must not stop the stream or lose the record
+                result.dead_letters.append(self._bug(record, exc, now))
+        events = self._at_home(decoded, result, now)
 
         if events:
             oldest = min(event.occurred_at for _, event in events)
@@ -239,7 +252,7 @@ class Processor:
         gone = {p for p in partitions if p not in self.tokens}  # revoked while applying
         if gone:
             _without_partitions(batch, gone)
-        result.outputs = self._outputs(result.dead_letters, effects)
+        result.outputs = self._outputs(result.dead_letters, effects) + result.forwarded
         batch.notices = [e for e in effects if isinstance(e, Notice)]
         batch.alerts = [e for e in effects if isinstance(e, Alert)]
         # The tokens as they are now: a partition lost before the write fails its check.
@@ -356,6 +369,35 @@ class Processor:
         return decode(kind, record.key, record.value, now, self.max_future_skew,
                       self.max_past_age)
 
+    def _at_home(self, decoded: list[tuple[InputRecord, Event]], result: BatchResult,
+                 now: datetime) -> list[tuple[InputRecord, Event]]:
+        """The events on their customer's home partition (``agents.home_partitions``). The
+        others are forwarded there with the batch's outputs, or dead-lettered when too
+        large to forward."""
+        stray = misplaced([(r.topic, r.partition, e.customer_id) for r, e in decoded],
+                          self.partition_count)
+        if not any(stray):
+            return decoded
+        home: list[tuple[InputRecord, Event]] = []
+        for (record, event), elsewhere in zip(decoded, stray, strict=True):
+            if not elsewhere:
+                home.append((record, event))
+            elif len(record.value or b"") > FORWARD_MAX_BYTES:
+                failure = InvalidRecord(
+                    "wrong_partition", f"partition {record.partition} is not customer "
+                    f"{event.customer_id!r}'s, and the record is too large to forward")
+                result.dead_letters.append(self._dead(record, failure, now))
+            else:
+                metrics.FORWARDED.labels(record.topic).inc()
+                result.forwarded.append(
+                    Outgoing(record.topic, event.customer_id, record.value or b""))
+        return home
+
+    def _bug(self, record: InputRecord, exc: Exception, now: datetime) -> DeadLetter:
+        log.exception("processing failed for %s@%s", record.topic, record.offset)
+        failure = InvalidRecord("processing_error", f"{type(exc).__name__}: {exc}")
+        return self._dead(record, failure, now)
+
     def _dead(self, record: InputRecord, failure: InvalidRecord, now: datetime) -> DeadLetter:
         metrics.DEAD_LETTERS.labels(record.topic, failure.reason).inc()
         return dead_letter(
@@ -388,9 +430,7 @@ class Processor:
                 outcome = on_event(before, event, now, self.policy, signals)
                 self._learn(outcome.label, effects, now)
             except Exception as exc:  # a bug must not stop the stream or lose the record
-                log.exception("processing failed for %s@%s", record.topic, record.offset)
-                failure = InvalidRecord("processing_error", f"{type(exc).__name__}: {exc}")
-                result.dead_letters.append(self._dead(record, failure, now))
+                result.dead_letters.append(self._bug(record, exc, now))
                 continue
             self._account(outcome, event, record, result)
             if outcome.changed:
@@ -542,11 +582,15 @@ class Processor:
         """A store read that waits out an outage instead of failing the batch."""
         while True:
             try:
-                return await read()
+                answer = await read()
             except StoreUnavailable as exc:
                 metrics.REDIS_ERRORS.labels(exc.kind).inc()
+                self.health.store_failed(time.monotonic())
                 log.warning("state store read failed (%s); retrying", exc)
                 await asyncio.sleep(self.retry_delay_s)
+                continue
+            self.health.store_answered()
+            return answer
 
     @staticmethod
     def _account(outcome: Outcome, event: Event, record: InputRecord, result: BatchResult) -> None:
@@ -598,9 +642,11 @@ class Processor:
                 continue
             except StoreUnavailable as exc:
                 metrics.REDIS_ERRORS.labels(exc.kind).inc()
+                self.health.store_failed(time.monotonic())
                 log.warning("state store write failed (%s); retrying", exc)
                 await asyncio.sleep(self.retry_delay_s)
                 continue
+            self.health.store_answered()
             metrics.REDIS_BATCHES.inc()
             metrics.REDIS_WRITE_SECONDS.observe((self.clock.now() - started).total_seconds())
             return True
@@ -608,6 +654,7 @@ class Processor:
     def _remember(self, batch: BatchWrite) -> None:
         """A written batch: its offsets are applied, its states are the store's now."""
         self.applied.update(batch.offsets)
+        self.health.progressed({tp[1] for tp in batch.offsets}, time.monotonic())
         for cid, change in batch.changes.items():
             self.cache[cid] = change.after
             self.cache.move_to_end(cid)

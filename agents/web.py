@@ -3,6 +3,7 @@ rep's notices and the alerts for ops as Server-Sent Events."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, cast, get_args
 
@@ -13,6 +14,7 @@ from aiohttp_sse import sse_response
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agents.health import Health
 from agents.processor import Processor
 from schemas.outputs import Severity
 from state.keys import Keys
@@ -24,17 +26,33 @@ STREAM_BLOCK_MS = 5000
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 
-def register_views(app: faust.App, processor: Processor, streams: StreamReader, keys: Keys
-                   ) -> None:
+def register_views(app: faust.App, processor: Processor, streams: StreamReader, keys: Keys,
+                   health: Health) -> None:
     @app.page("/metrics")
     async def metrics(web: View, request: Request) -> Response:
         return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    @app.page("/livez")
+    async def livez(web: View, request: Request) -> Response:
+        """200 while the process need not be restarted (Kubernetes' liveness probe)."""
+        return _verdict(web, health.alive())
+
+    @app.page("/readyz")
+    async def readyz(web: View, request: Request) -> Response:
+        """200 while the worker owns partitions and they make progress (readiness)."""
+        return _verdict(web, health.unready(time.monotonic()))
+
     @app.page("/healthz")
     async def healthz(web: View, request: Request) -> Response:
+        now = time.monotonic()
+        problems = health.unready(now)
         body: dict[str, Any] = {
-            "status": "ok",
+            "status": "unready" if problems else "ok",
+            "problems": problems,
             "owned_partitions": sorted(processor.tokens),
+            "stalled_partitions": health.stalled(now),
+            "seconds_since_progress": {
+                str(p): round(now - at, 1) for p, at in sorted(health.progressed_at.items())},
             "cached_customers": len(processor.cache),
             "models": processor.models.describe(),
         }
@@ -60,6 +78,11 @@ def register_views(app: faust.App, processor: Processor, streams: StreamReader, 
                 SEVERITIES.index(alert["severity"]) >= lowest)
 
         return await _stream_events(request, streams, keys.alerts(), "alert", wanted)
+
+
+def _verdict(web: View, problems: list[str]) -> Response:
+    return web.json({"status": "fail" if problems else "ok", "problems": problems},
+                    status=503 if problems else 200)
 
 
 async def _stream_events(

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     max_event_age_days: float = Field(default=365 * 30, gt=0)
     recent_event_ids: int = Field(default=32, ge=1)
     log_level: str = "WARNING"
+    # /readyz: not ready once a partition has been behind this long with no batch of it
+    # made durable, or once Redis has been failing this long.
+    stall_after_s: float = Field(default=60, gt=0)
+    redis_down_after_s: float = Field(default=10, gt=0)
 
     # Scoring (scoring/, state/churn.py, state/alerts.py). Off: no sentiment, no churn.
     scoring: bool = True

@@ -56,7 +56,7 @@ async def settings(stack: None, tmp_path: Path) -> AsyncIterator[Settings]:
     made = Settings(
         app_id=f"crmstream-test-{tag}", topic_prefix=f"t{tag}.", redis_key_prefix=f"t{tag}:",
         partitions=4, state_dir=tmp_path / "worker", web_port=free_port(),
-        batch_within_s=0.02, model_checkpoint_interval_s=1,
+        batch_within_s=0.02, model_checkpoint_interval_s=1, redis_down_after_s=2,
         # a SIGKILLed worker's partitions move on after this long
         kafka_session_timeout_s=10,
     )
@@ -88,6 +88,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CRMSTREAM_MODEL_CHECKPOINT_INTERVAL_S": str(settings.model_checkpoint_interval_s),
         "CRMSTREAM_KAFKA_SESSION_TIMEOUT_S": str(settings.kafka_session_timeout_s),
         "CRMSTREAM_CHURN_LABEL_HORIZON_S": str(settings.churn_label_horizon_s),
+        "CRMSTREAM_REDIS_DOWN_AFTER_S": str(settings.redis_down_after_s),
+        "CRMSTREAM_STALL_AFTER_S": str(settings.stall_after_s),
     } | ({"CRMSTREAM_POOL_RULES_FILE": str(settings.pool_rules_file)}
          if settings.pool_rules_file else {})
 
@@ -100,15 +102,17 @@ class WorkerProcess:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, web_port: int | None = None) -> WorkerProcess:
-        env = os.environ | settings_env(self.settings)
+    def start(self, web_port: int | None = None,
+              module: str = "crmstream.cli", env: dict[str, str] | None = None
+              ) -> WorkerProcess:
+        env = os.environ | settings_env(self.settings) | (env or {})
         if web_port is not None:
             env["CRMSTREAM_WEB_PORT"] = str(web_port)
             env["CRMSTREAM_STATE_DIR"] = f"{self.settings.state_dir}-{web_port}"
         self.port = int(env["CRMSTREAM_WEB_PORT"])
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crmstream.cli", "worker", "--loglevel", "info"],
+            [sys.executable, "-m", module, "worker", "--loglevel", "info"],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )
         return self
@@ -130,12 +134,13 @@ class WorkerProcess:
                 await asyncio.sleep(0.3)
         raise AssertionError(f"worker did not take partitions in {timeout}s\n{self.tail()}")
 
-    async def health(self) -> dict[str, Any]:
+    async def health(self, path: str = "/healthz") -> dict[str, Any]:
+        """The JSON of a health endpoint, with its HTTP status as ``http_status``."""
         async with aiohttp.ClientSession() as http, http.get(
-            f"http://127.0.0.1:{self.port}/healthz"
+            f"http://127.0.0.1:{self.port}{path}"
         ) as r:
             body: dict[str, Any] = await r.json()
-            return body
+            return body | {"http_status": r.status}
 
     async def metrics(self) -> str:
         async with aiohttp.ClientSession() as http, http.get(
@@ -167,8 +172,9 @@ class WorkerProcess:
 def worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(name: str = "worker", web_port: int | None = None) -> WorkerProcess:
-        process = WorkerProcess(settings, tmp_path / f"{name}.log").start(web_port)
+    def start(name: str = "worker", web_port: int | None = None, **options: Any
+              ) -> WorkerProcess:
+        process = WorkerProcess(settings, tmp_path / f"{name}.log").start(web_port, **options)
         started.append(process)
         return process
 

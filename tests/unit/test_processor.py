@@ -12,6 +12,7 @@ import pytest
 
 from agents.processor import BatchResult, Outgoing, Processor, Record
 from crmstream.clock import ManualClock
+from crmstream.kafka import default_partitions
 from crmstream.settings import Topics
 from state.customer import CustomerState
 from state.store import BatchWrite, MemoryStore, StoreUnavailable
@@ -576,3 +577,37 @@ async def test_a_batch_reports_how_long_it_waited_and_how_long_it_took() -> None
     assert pickup_after[0] == pickup[0] + 1  # one observation per batch, not per event
     assert pickup_after[1] - pickup[1] == pytest.approx(30.0)
     assert observed("crmstream_batch_processing_seconds")[0] == took[0] + 1
+
+
+async def test_a_record_off_its_home_partition_is_forwarded_home_not_applied() -> None:
+    store, sink = MemoryStore(), ListSink()
+    processor = Processor(store, sink, TOPICS, ManualClock(T0), retry_delay_s=0,
+                          partition_count=lambda topic: 4)
+    [home] = default_partitions([b"c1"], 4)
+    stray = (home + 1) % 4
+    records = [*clicks("c1", 1, partition=home),
+               Record(*vars_of(clicks("c1", 1, partition=stray, first_offset=1)[0], key=None))]
+    result = await processor.process(records)
+    assert result.applied == 1
+    assert store.customers["c1"].version == 1  # the stray one was not applied there
+    [forwarded] = [m for m in sink.sent if m.topic == TOPICS.clicks]
+    assert forwarded == Outgoing(TOPICS.clicks, "c1", records[1].value)
+    assert store.applied[(TOPICS.clicks, stray)] == 1  # and its offset is done
+    too_big = Record(TOPICS.clicks, stray, 2, None, records[1].value + b" " * 600_000)
+    await processor.process([too_big])
+    assert [d["reason"] for d in sink.on(TOPICS.dlq)] == ["wrong_partition"]
+
+
+async def test_a_decoder_bug_is_a_dead_letter_not_a_failed_batch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    processor, store, sink = make()
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("agents.processor.decode", broken)
+    result = await processor.process(clicks("c1", 2))
+    assert [(d["reason"], d["error"]) for d in sink.on(TOPICS.dlq)] == [
+        ("processing_error", "RuntimeError: boom")] * 2
+    assert result.applied == 0
+    assert store.applied[(TOPICS.clicks, 0)] == 1
