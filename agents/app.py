@@ -189,7 +189,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         max_past_age=timedelta(days=settings.max_event_age_days),
         cache_size=settings.cache_max_customers,
         models=load_models(settings, keys),
-        partition_count=lambda topic: app.consumer.topic_partitions(topic),
+        partition_count=lambda topic: partition_count(app, topic),
         health=health,
     )
     _start_and_stop_with(app, sink, processor)
@@ -237,6 +237,16 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     register_views(app, processor, StreamReader(redis), keys, health)
     return app, processor
+
+
+def partition_count(app: faust.App, topic: str) -> int | None:
+    """The topic's partition count in the consumer's cluster metadata. (Faust's
+    ``topic_partitions`` reads the group coordinator's snapshot, which only the group's
+    leader fills in.)"""
+    consumer: Any = app.consumer
+    kafka = consumer._thread._consumer  # aiokafka's consumer, once started
+    partitions = kafka.partitions_for_topic(topic) if kafka is not None else None
+    return len(partitions) if partitions else None
 
 
 def _start_and_stop_with(app: faust.App, sink: KafkaSink, processor: Processor) -> None:
