@@ -192,7 +192,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         partition_count=lambda topic: partition_count(app, topic),
         health=health,
     )
-    _start_and_stop_with(app, sink, processor)
+    _start_and_stop_with(app, settings, sink, processor)
     inputs = app.topic(
         *topics.inputs, key_type=bytes, value_type=bytes, key_serializer="raw",
         value_serializer="raw", partitions=settings.partitions,
@@ -249,13 +249,16 @@ def partition_count(app: faust.App, topic: str) -> int | None:
     return len(partitions) if partitions else None
 
 
-def _start_and_stop_with(app: faust.App, sink: KafkaSink, processor: Processor) -> None:
+def _start_and_stop_with(app: faust.App, settings: Settings, sink: KafkaSink,
+                         processor: Processor) -> None:
     @app.service
     class OutputProducer(mode.Service):
         """Starts the outputs' producer with the worker; when it stops, lets the batch in
         flight finish its write, then flushes the producer."""
 
         async def on_start(self) -> None:
+            # Once Faust has set up logging; secrets stay masked.
+            log.info("settings: %s", settings.redacted())
             await sink.start()
 
         async def on_stop(self) -> None:

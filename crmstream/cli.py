@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -20,7 +19,6 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     watch_gc_pauses()
     app, _ = create_app(settings)
-    logging.getLogger("crmstream").info("settings: %s", settings.redacted())
     faust_worker(app, args.loglevel or settings.log_level).execute_from_commandline()
     return 0
 

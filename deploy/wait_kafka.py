@@ -1,13 +1,18 @@
-"""Exit 0 once a Kafka broker answers a metadata request at the given address, 1 otherwise."""
+"""Exit 0 once a Kafka broker answers a metadata request at the given address, 1 otherwise.
+The connection's security (SASL, TLS) comes from the CRMSTREAM_KAFKA_* settings."""
 
 import asyncio
 import sys
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from crmstream.kafka import client_options
+from crmstream.settings import Settings
+
 
 async def main(bootstrap: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    options = client_options(Settings(kafka_bootstrap_servers=bootstrap))
+    admin = AIOKafkaAdminClient(**options, request_timeout_ms=3000)
     try:
         await admin.start()
         await admin.list_topics()
