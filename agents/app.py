@@ -32,7 +32,7 @@ from agents.sink import KafkaSink
 from agents.web import register_views
 from crmstream.clock import SystemClock
 from crmstream.kafka import kafka_ssl_context
-from crmstream.settings import Settings
+from crmstream.settings import LOCAL_FORGET_KEY, Settings
 from scoring import churn, sentiment
 from scoring.churn import ChurnModel
 from scoring.sentiment import SentimentModel
@@ -111,6 +111,14 @@ def load_policy(settings: Settings) -> Policy:
     return Policy(rules, settings.default_level, settings.recent_event_ids, alerts, churn_rules)
 
 
+def forget_key(settings: Settings) -> bytes:
+    key = settings.forget_key.get_secret_value()
+    if key == LOCAL_FORGET_KEY:
+        log.warning("CRMSTREAM_FORGET_KEY is the local default: set a secret of your own "
+                    "in production (it keys the hashes of forgotten customers' ids)")
+    return key.encode()
+
+
 def load_models(settings: Settings, keys: Keys) -> Models:
     """Each model from its checkpoint of this version if there is one, else fresh (the
     sentiment model from its shipped prior)."""
@@ -180,7 +188,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     health = Health(stall_after_s=settings.stall_after_s,
                     store_down_after_s=settings.redis_down_after_s)
     processor = Processor(
-        store=RedisStore(redis, keys),
+        store=RedisStore(redis, keys, forget_key(settings)),
         sink=sink,
         topics=topics,
         clock=SystemClock(),

@@ -42,6 +42,8 @@ from state.assignment import choose
 from state.churn import ChurnLabel, churn_matrix, worth_rescoring
 from state.customer import CustomerState
 from state.engine import on_event, on_score, on_timer
+from state.forget import FORGOTTEN, inboxes_to_scrub
+from state.forget import REFUSAL as FORGOTTEN_REFUSAL
 from state.store import (
     BatchWrite,
     Change,
@@ -323,7 +325,7 @@ class Processor:
                     ) -> asyncio.Future[BatchResult]:
         result = BatchResult()
         partition_of = {cid: p for p, cids in due.items() for cid in cids}
-        missing = {c for c in partition_of if not self._known(c)}
+        missing = {c: p for c, p in partition_of.items() if not self._known(c)}
         loaded = await self._load(missing) if missing else {}
         batch = BatchWrite(now=now)
         effects: list[Effect] = []
@@ -409,7 +411,8 @@ class Processor:
         self, events: list[tuple[InputRecord, Event]], batch: BatchWrite, result: BatchResult,
         now: datetime,
     ) -> list[Effect]:
-        missing = {e.customer_id for _, e in events if not self._known(e.customer_id)}
+        missing = {e.customer_id: r.partition for r, e in events
+                   if not self._known(e.customer_id)}
         loaded = await self._load(missing) if missing else {}
         working: dict[str, CustomerState | None] = {}
         effects: list[Effect] = []
@@ -432,6 +435,13 @@ class Processor:
             except Exception as exc:  # a bug must not stop the stream or lose the record
                 result.dead_letters.append(self._bug(record, exc, now))
                 continue
+            if outcome.rejection == FORGOTTEN:
+                failure = InvalidRecord("forgotten", FORGOTTEN_REFUSAL)
+                result.dead_letters.append(self._dead(record, failure, now))
+                continue
+            if outcome.state.status == "forgotten" and before is not None and (
+                    before.status != "forgotten"):
+                batch.erase[cid] = inboxes_to_scrub(before, self.policy.rules)
             self._account(outcome, event, record, result)
             if outcome.changed:
                 working[cid] = outcome.state
@@ -470,7 +480,8 @@ class Processor:
                     event.event_id in scores):
                 continue
             state = self._before_batch(event.customer_id, loaded)
-            if state is not None and event.event_id in state.recent_event_ids:
+            if state is not None and (event.event_id in state.recent_event_ids
+                                      or state.status == "forgotten"):
                 continue
             try:
                 score, drift = self.models.text(event.text, event.rating, now)
@@ -565,7 +576,7 @@ class Processor:
             return None
         return await self._retrying(lambda: self.store.reserve_claim(request))
 
-    async def _load(self, customer_ids: set[str]) -> dict[str, CustomerState]:
+    async def _load(self, customers: dict[str, int]) -> dict[str, CustomerState]:
         """The customers' states from the store. A batch's write waits for a load in
         progress: the store (Redis) runs one command at a time, and a write queued first
         would make the next batch wait for all of it before it could be applied (measured:
@@ -573,7 +584,7 @@ class Processor:
         time)."""
         reading = self._reading = asyncio.get_running_loop().create_future()
         try:
-            return await self._retrying(lambda: self.store.load(customer_ids))
+            return await self._retrying(lambda: self.store.load(customers))
         finally:
             self._reading = None
             reading.set_result(None)

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.decode import InputKind
 
+LOCAL_FORGET_KEY = "crmstream-local-forget-key"
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
@@ -71,6 +72,10 @@ class Settings(BaseSettings):
 
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
     redis_key_prefix: str = "crm:"
+    # Keys the hash under which a forgotten customer's tombstone is filed (state/forget.py).
+    # Set a secret of your own in production: with a known key, tombstones of guessable ids
+    # can be matched. Changing it orphans the tombstones made before.
+    forget_key: SecretStr = SecretStr(LOCAL_FORGET_KEY)
 
     topic_prefix: str = "crm."
     partitions: int = Field(default=8, ge=1)

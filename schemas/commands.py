@@ -8,7 +8,7 @@ from schemas.base import Id, KeyId, Timestamp, WireModel
 
 CommandType = Literal[
     "register", "assign", "claim", "transfer", "release", "move_pool", "freeze", "discard",
-    "restore", "lock", "unlock", "mark_won", "mark_churned",
+    "restore", "lock", "unlock", "mark_won", "mark_churned", "forget",
 ]
 
 
@@ -90,9 +90,16 @@ class MarkChurned(_Command):
     type: Literal["mark_churned"]
 
 
+class Forget(_Command):
+    """Erase what identifies the customer (the right to be forgotten: PIPL, GDPR). Its later
+    events are dead letters (``forgotten``) until it is registered again."""
+
+    type: Literal["forget"]
+
+
 Command = Annotated[
     Register | Assign | Claim | Transfer | Release | MovePool | Freeze | Discard | Restore
-    | Lock | Unlock | MarkWon | MarkChurned,
+    | Lock | Unlock | MarkWon | MarkChurned | Forget,
     Field(discriminator="type"),
 ]
 COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)

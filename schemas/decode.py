@@ -17,7 +17,7 @@ Inbound = Interaction | Click | Order | Command
 InputKind = Literal["interactions", "clicks", "orders", "commands"]
 DeadLetterReason = Literal[
     "undecodable", "invalid_json", "schema_violation", "absurd_value", "key_mismatch",
-    "wrong_partition", "processing_error",
+    "wrong_partition", "forgotten", "processing_error",
 ]
 DEAD_LETTER_REASONS: tuple[DeadLetterReason, ...] = get_args(DeadLetterReason)
 

@@ -127,9 +127,10 @@ def worth_rescoring(
     """A meaningful change: never scored, a stale score, or something the risk depends on
     moved (status, owner, pool, an interaction, an order, a payment, a refund, a new
     browsing session, the run of negative texts). A click inside the same session is not
-    worth a new score on its own; a churned customer is not scored any more, and one seen
-    fewer than ``rules.min_events`` times not yet."""
-    if after.status == "churned" or len(after.recent_event_ids) < rules.min_events:
+    worth a new score on its own; a churned or forgotten customer is not scored any more,
+    and one seen fewer than ``rules.min_events`` times not yet."""
+    if after.status in ("churned", "forgotten") or len(after.recent_event_ids) < (
+            rules.min_events):
         return False
     if after.churn_scored_at is None or now - after.churn_scored_at >= rules.rescore_after:
         return True

@@ -10,10 +10,14 @@
 --     activity JSON derived from that document here, in Redis, rather than computed and
 --     sent by the worker; and the other fields given)
 --   n_hashes,  then n times: key_index, n_pairs, field, value, ... (n_pairs pairs)
---   n_members, then n times: op (sadd|srem|zrem|zadd), key_index, [score if zadd,] member
+--   n_members, then n times: op (sadd|srem|zrem|zadd|hdel|del), key_index,
+--     [score if zadd,] member (none for del)
 --   n_entries, then n times: ids_key_index, stream_key_index, cap, id, at, payload
 --     (a notice into a rep's inbox, an alert into the recent alerts: each id enters its
 --     capped stream once, as it is remembered in a sorted set of ten times the cap)
+--   n_scrubs,  then n times: stream_key_index, ids_key_index, needle, id_prefix
+--     (a forgotten customer's entries leave a stream: those whose payload holds the
+--     needle, and the ids that start with the prefix; state/forget.py)
 -- Returns the partitions whose token is stale (nothing was written), or an empty list.
 local i = 1
 local function take()
@@ -207,6 +211,8 @@ for _ = 1, tonumber(take()) do
   if op == 'zadd' then
     local score = take()
     redis.call('ZADD', key, score, take())
+  elseif op == 'del' then
+    redis.call('DEL', key)
   else
     redis.call(op, key, take())
   end
@@ -218,6 +224,24 @@ for _ = 1, tonumber(take()) do
   if redis.call('ZADD', ids, 'NX', at, entry_id) == 1 then
     redis.call('XADD', stream, 'MAXLEN', '~', cap, '*', 'id', entry_id, 'payload', payload)
     redis.call('ZREMRANGEBYRANK', ids, 0, -(cap * 10) - 1)
+  end
+end
+
+for _ = 1, tonumber(take()) do
+  local stream, ids = KEYS[tonumber(take())], KEYS[tonumber(take())]
+  local needle, prefix = take(), take()
+  for _, entry in ipairs(redis.call('XRANGE', stream, '-', '+')) do
+    local fields = entry[2]
+    for f = 1, #fields - 1, 2 do
+      if fields[f] == 'payload' and string.find(fields[f + 1], needle, 1, true) then
+        redis.call('XDEL', stream, entry[1])
+      end
+    end
+  end
+  for _, member in ipairs(redis.call('ZRANGE', ids, 0, -1)) do
+    if string.sub(member, 1, #prefix) == prefix then
+      redis.call('ZREM', ids, member)
+    end
   end
 end
 return stale

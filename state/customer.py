@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.base import Timestamp
 from state.activity import DayTally
 
-Status = Literal["active", "pooled", "frozen", "discarded", "won", "churned"]
+Status = Literal["active", "pooled", "frozen", "discarded", "won", "churned", "forgotten"]
 TimerKind = Literal["warning", "manager_warning", "reclaim", "churn_label"]
 # The churn model's inputs as they were at a prediction, in the order of
 # state.churn.CHURN_FEATURES.

@@ -69,6 +69,11 @@ class Keys:
         """Hash: a model's checkpoint (pickle), its version and how many labels it learned."""
         return f"{self.prefix}model:{name}"
 
+    def forgotten(self, partition: int) -> str:
+        """Hash: the partition's forgotten customers, keyed hash of the id -> tombstone JSON
+        (state/forget.py); never the id in clear."""
+        return f"{self.prefix}forgotten:{partition}"
+
     def fence(self, partition: int) -> str:
         """String: the fencing token of the worker that owns the partition now."""
         return f"{self.prefix}fence:{partition}"

@@ -11,6 +11,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from prometheus_client import Counter
 from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
@@ -20,6 +21,7 @@ from schemas.base import to_json
 from state.activity import epoch_day
 from state.customer import STORED_APART, CustomerState
 from state.features import recency_days
+from state.forget import Tombstone, from_tombstone, tombstone, tombstone_field
 from state.keys import Keys
 from state.read_model import activity_layout, flat_defaults
 from state.store import (
@@ -84,6 +86,7 @@ class _Program:
         self._hashes = _Section()
         self._members = _Section()
         self._entries = _Section()
+        self._scrubs = _Section()
 
     def _key(self, key: str) -> int:
         index = self._index.get(key)
@@ -102,8 +105,13 @@ class _Program:
     def hset(self, key: str, fields: Mapping[str, str | bytes]) -> None:
         self._hashes.add(self._key(key), *_pairs(fields))
 
-    def member(self, op: str, key: str, member: str, score: float | None = None) -> None:
-        if score is None:
+    def member(self, op: str, key: str, member: str | None = None,
+               score: float | None = None) -> None:
+        """``op`` on ``key``: sadd, srem, zrem, hdel (of ``member``), zadd (of ``member`` at
+        ``score``), or del (the key)."""
+        if member is None:
+            self._members.add(op, self._key(key))
+        elif score is None:
             self._members.add(op, self._key(key), member)
         else:
             self._members.add(op, self._key(key), score, member)
@@ -113,6 +121,9 @@ class _Program:
         self._entries.add(self._key(ids_key), self._key(stream_key), cap, entry_id, at,
                           payload)
 
+    def scrub(self, stream_key: str, ids_key: str, needle: bytes, id_prefix: str) -> None:
+        self._scrubs.add(self._key(stream_key), self._key(ids_key), needle, id_prefix)
+
     def args(self, today: int) -> list[str | bytes | int | float]:
         """``today``: the batch's day since the epoch, the activity windows' end."""
         out: list[str | bytes | int | float] = [self._fences.count, *self._fences.args]
@@ -120,7 +131,8 @@ class _Program:
             out += [len(FLAT_DEFAULTS) // 2, *FLAT_DEFAULTS, today, *ACTIVITY_LAYOUT]
         else:
             out.append(0)
-        for section in (self._customers, self._hashes, self._members, self._entries):
+        for section in (self._customers, self._hashes, self._members, self._entries,
+                        self._scrubs):
             out += (section.count, *section.args)
         return out
 
@@ -135,9 +147,10 @@ async def _store_errors() -> AsyncIterator[None]:
 
 
 class RedisStore:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, forget_key: bytes = b"") -> None:
         self.redis = redis
         self.keys = keys
+        self.forget_key = forget_key  # keys the tombstones' hashes (state/forget.py)
         self._commit_script = redis.register_script(COMMIT_SCRIPT)
         self._reserve_script = redis.register_script(RESERVE_SCRIPT)
         self._load_script = redis.register_script(LOAD_SCRIPT)
@@ -164,18 +177,26 @@ class RedisStore:
             for topic, offset in by_topic.items()
         }
 
-    async def load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
-        ids = list(customer_ids)
+    async def load(self, customers: Mapping[str, int]) -> dict[str, CustomerState]:
+        ids = list(customers)
         found: dict[str, CustomerState] = {}
         for start in range(0, len(ids), LOAD_CHUNK):
             chunk = ids[start:start + LOAD_CHUNK]
             # One script call, not a pipeline of HMGETs: packed and parsed in C (hiredis)
             # instead of one redis-py command object per customer.
+            keys = [self.keys.customer(c) for c in chunk] + [
+                self.keys.forgotten(customers[c]) for c in chunk]
+            fields = [tombstone_field(c, self.forget_key) for c in chunk]
             async with _store_errors():
-                rows = await self._load_script(keys=[self.keys.customer(c) for c in chunk],
-                                               args=STORED_APART)
-            for cid, (doc, *apart) in zip(chunk, rows, strict=True):
-                state = _readable(cid, doc, apart) if doc is not None else None
+                rows = await self._load_script(
+                    keys=keys, args=[len(STORED_APART), *STORED_APART, *fields])
+            for cid, (doc, *apart, kept) in zip(chunk, rows, strict=True):
+                if doc is not None:
+                    state = _readable(cid, doc, apart)
+                elif kept:
+                    state = from_tombstone(cid, Tombstone.model_validate_json(kept))
+                else:
+                    state = None
                 if state is not None:
                     found[cid] = state
         return found
@@ -195,6 +216,8 @@ class RedisStore:
         for a in batch.alerts:
             program.stream_entry(self.keys.alert_ids(), self.keys.alerts(), RECENT_ALERTS,
                                  a.alert_id, a.at.timestamp(), to_json(a))
+        for cid, reps in batch.erase.items():
+            self._scrub(program, cid, reps)
         for (topic, partition), offset in batch.offsets.items():
             program.hset(self.keys.offsets(partition), {topic: str(offset)})
         async with _store_errors():
@@ -205,6 +228,10 @@ class RedisStore:
 
     def _write_customer(self, program: _Program, change: Change, batch: BatchWrite) -> None:
         after, before = change.after, change.before
+        if after.status == "forgotten" or (before and before.status == "forgotten"):
+            self._forget_or_restart(program, change)
+            if after.status == "forgotten":
+                return
         doc = to_json(after, exclude_defaults=True)
         fields: dict[str, str | bytes] = {}
         for name, adapter in _APART.items():  # absent until the first value
@@ -220,6 +247,31 @@ class RedisStore:
             program.member("zadd", self.keys.riskiest(), after.customer_id, after.churn_risk)
         if (before.timer_at if before else None) != after.timer_at:
             self._schedule(program, change.partition, after.customer_id, after.timer_at)
+
+    def _forget_or_restart(self, program: _Program, change: Change) -> None:
+        """A customer forgotten: its record and its places in every set go, its tombstone
+        stays. One registered again: its tombstone goes."""
+        cid, tombstones = change.after.customer_id, self.keys.forgotten(change.partition)
+        field = tombstone_field(cid, self.forget_key)
+        if change.after.status != "forgotten":
+            program.member("hdel", tombstones, field)
+            return
+        if change.before is not None and change.before.status == "forgotten":
+            return  # nothing stored but the tombstone
+        program.member("del", self.keys.customer(cid))
+        if change.before is not None:
+            self._write_memberships(program, change.before, change.after)
+        program.member("zrem", self.keys.riskiest(), cid)
+        self._schedule(program, change.partition, cid, None)
+        program.hset(tombstones, {field: to_json(tombstone(change.after))})
+
+    def _scrub(self, program: _Program, cid: str, reps: Iterable[str]) -> None:
+        """The notices and alerts about a forgotten customer leave the inboxes and the
+        recent alerts (ids start with the customer id; payloads hold it as a JSON field)."""
+        needle, prefix = b'"customer_id":' + orjson.dumps(cid), f"{cid}:"
+        for rep in sorted(reps):
+            program.scrub(self.keys.inbox(rep), self.keys.inbox_ids(rep), needle, prefix)
+        program.scrub(self.keys.alerts(), self.keys.alert_ids(), needle, prefix)
 
     def _schedule(self, program: _Program, partition: int, cid: str, at: datetime | None
                   ) -> None:

@@ -8,13 +8,14 @@ its successor already read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from schemas.outputs import Alert, Notice
 from state.customer import CustomerState
+from state.forget import Tombstone, from_tombstone, tombstone, tombstone_field
 
 TopicPartition = tuple[str, int]
 
@@ -55,6 +56,8 @@ class BatchWrite:
     reschedule: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    # Customers forgotten in this batch, with the reps whose inboxes to clear of them.
+    erase: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +83,9 @@ class StateStore(Protocol):
         """The last applied offset of every input topic-partition that has one."""
         ...
 
-    async def load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
-        """The stored states of those customers that exist."""
+    async def load(self, customers: Mapping[str, int]) -> dict[str, CustomerState]:
+        """The stored states of those customers (id -> partition) that exist; a forgotten
+        one as its tombstone (``state.forget``)."""
         ...
 
     async def commit(self, batch: BatchWrite) -> None:
@@ -106,7 +110,9 @@ class StateStore(Protocol):
 class MemoryStore:
     """The in-memory twin of the Redis store, for tests of everything above it."""
 
-    def __init__(self) -> None:
+    def __init__(self, forget_key: bytes = b"test") -> None:
+        self.forget_key = forget_key
+        self.tombstones: dict[int, dict[str, Tombstone]] = {}
         self.customers: dict[str, CustomerState] = {}
         self.timers: dict[int, dict[str, datetime]] = {}
         self.inboxes: dict[str, list[Notice]] = {}
@@ -125,8 +131,13 @@ class MemoryStore:
         wanted = set(partitions)
         return {tp: o for tp, o in self.applied.items() if tp[1] in wanted}
 
-    async def load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
-        return {c: self.customers[c] for c in customer_ids if c in self.customers}
+    async def load(self, customers: Mapping[str, int]) -> dict[str, CustomerState]:
+        found = {c: self.customers[c] for c in customers if c in self.customers}
+        for cid, partition in customers.items():
+            kept = self.tombstones.get(partition, {}).get(tombstone_field(cid, self.forget_key))
+            if cid not in found and kept is not None:
+                found[cid] = from_tombstone(cid, kept)
+        return found
 
     async def commit(self, batch: BatchWrite) -> None:
         stale = [p for p, token in batch.fences.items() if self.tokens.get(p) != token]
@@ -135,6 +146,7 @@ class MemoryStore:
         self.customers.update({c: ch.after for c, ch in batch.changes.items()})
         for cid, change in batch.changes.items():
             self._schedule(change.partition, cid, change.after.timer_at)
+            self._file_tombstone(cid, change)
         for cid, (partition, at) in batch.reschedule.items():
             self._schedule(partition, cid, at)
         for n in batch.notices:
@@ -144,7 +156,21 @@ class MemoryStore:
         known = {a.alert_id for a in self.alerts}
         self.alerts += [a for a in batch.alerts if a.alert_id not in known]
         self.applied.update(batch.offsets)
+        for cid, reps in batch.erase.items():
+            for rep in reps:
+                self.inboxes[rep] = [n for n in self.inboxes.get(rep, []) if n.customer_id != cid]
+            self.alerts = [a for a in self.alerts if a.customer_id != cid]
         self.commits += 1
+
+    def _file_tombstone(self, cid: str, change: Change) -> None:
+        """A forgotten customer leaves only its tombstone; one registered again, its record."""
+        field_ = tombstone_field(cid, self.forget_key)
+        kept = self.tombstones.setdefault(change.partition, {})
+        if change.after.status == "forgotten":
+            del self.customers[cid]
+            kept[field_] = tombstone(change.after)
+        else:
+            kept.pop(field_, None)
 
     async def reserve_claim(self, claim: ClaimRequest) -> str | None:
         granted = self.claims.setdefault((claim.rep_id, claim.pool_id), [])

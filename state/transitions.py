@@ -15,6 +15,7 @@ from schemas.commands import (
     Assign,
     Claim,
     Discard,
+    Forget,
     Freeze,
     Lock,
     MarkChurned,
@@ -33,6 +34,7 @@ from state.activity import DayTally, add_to_day, epoch_day
 from state.alerts import AlertRules, after_text
 from state.churn import ChurnLabel, ChurnRules, resolve_label
 from state.customer import CustomerState, OwnershipChange, new_customer
+from state.forget import FORGOTTEN, erased, reborn
 from state.pool_rules import PoolRules, without_reclaims
 
 Event = Interaction | Click | Order | AnyCommand
@@ -103,6 +105,12 @@ def apply(
             return Outcome(state, (notice_,), changed=False, rejection="unknown customer")
     elif event.event_id in state.recent_event_ids:
         return Outcome(state, changed=False)
+    elif state.status == "forgotten":
+        if isinstance(event, Forget):
+            return Outcome(state, changed=False)
+        if not isinstance(event, Register):  # refused: the worker dead-letters it
+            return Outcome(state, changed=False, rejection=FORGOTTEN)
+        state = reborn(state, policy.pool_id, policy.level, now)
     touched = _touched(state, event, now, policy.recent_event_ids)
     match event:
         case Interaction():
@@ -364,11 +372,13 @@ def _command(  # noqa: C901 - one case per command type reads best as one table
         case MarkChurned():
             churned, label = resolve_label(s.model_copy(update={"status": "churned"}), True)
             return Outcome(churned, label=label)
+        case Forget():
+            return Outcome(erased(s, now))
     raise AssertionError(f"unhandled command {c!r}")  # pragma: no cover
 
 
 DEFAULT_POLICY = Policy()
 _COMMANDS_NEEDING_A_CUSTOMER = (
     Assign, Claim, Transfer, Release, MovePool, Freeze, Discard, Restore, Lock, Unlock,
-    MarkWon, MarkChurned,
+    MarkWon, MarkChurned, Forget,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -239,7 +239,7 @@ class SlowLoadStore(MemoryStore):
         self.loads_may_finish = asyncio.Event()
         self.calls: list[str] = []
 
-    async def load(self, customer_ids: Iterable[str]) -> dict[str, CustomerState]:
+    async def load(self, customer_ids: Mapping[str, int]) -> dict[str, CustomerState]:
         self.calls.append("load " + ",".join(sorted(customer_ids)))
         await self.loads_may_finish.wait()
         return await super().load(customer_ids)
