@@ -711,3 +711,5 @@ def _without_partitions(batch: BatchWrite, gone: set[int]) -> None:
                      if changed_partition.get(n.customer_id) not in gone]
     batch.alerts = [a for a in batch.alerts
                     if changed_partition.get(a.customer_id) not in gone]
+    batch.erase = {c: reps for c, reps in batch.erase.items()
+                   if changed_partition.get(c) not in gone}
