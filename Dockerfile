@@ -7,6 +7,7 @@ COPY agents ./agents
 COPY schemas ./schemas
 COPY state ./state
 COPY scoring ./scoring
+COPY web ./web
 RUN pip install --no-cache-dir . && useradd --create-home crmstream
 USER crmstream
 ENV CRMSTREAM_WEB_HOST=0.0.0.0 CRMSTREAM_STATE_DIR=/tmp/crmstream

@@ -32,7 +32,7 @@ from agents.sink import KafkaSink
 from agents.web import register_views
 from crmstream.clock import SystemClock
 from crmstream.kafka import kafka_ssl_context
-from crmstream.settings import LOCAL_FORGET_KEY, Settings
+from crmstream.settings import LOCAL_CONSOLE_SECRET, LOCAL_FORGET_KEY, Settings
 from scoring import churn, sentiment
 from scoring.churn import ChurnModel
 from scoring.sentiment import SentimentModel
@@ -45,6 +45,7 @@ from state.redis_connection import connect
 from state.redis_store import RedisStore
 from state.streams import StreamReader
 from state.transitions import Policy
+from web.auth import Authenticator
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,14 @@ def load_policy(settings: Settings) -> Policy:
         min_events=settings.churn_min_events,
     )
     return Policy(rules, settings.default_level, settings.recent_event_ids, alerts, churn_rules)
+
+
+def authenticator(settings: Settings) -> Authenticator:
+    secret = settings.console_secret.get_secret_value()
+    if secret == LOCAL_CONSOLE_SECRET and settings.identity_header is None:
+        log.warning("CRMSTREAM_CONSOLE_SECRET is the local default: set a secret of your own "
+                    "in production (it signs the tokens of the people using the console)")
+    return Authenticator(secret, settings.identity_header, settings.identity_role_header)
 
 
 def forget_key(settings: Settings) -> bytes:
@@ -243,7 +252,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         await processor.drain()  # what was applied lands before the partitions move on
         processor.revoke(inputs_of(args[0] if args else kwargs["revoked"]))
 
-    register_views(app, processor, StreamReader(redis), keys, health)
+    register_views(app, processor, StreamReader(redis), keys, health, authenticator(settings))
     return app, processor
 
 

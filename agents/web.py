@@ -19,6 +19,9 @@ from agents.processor import Processor
 from schemas.outputs import Severity
 from state.keys import Keys
 from state.streams import StreamReader
+from web.access import Action, ReadAlerts, ReadInbox, refusal
+from web.auth import Authenticator
+from web.identity import Unauthenticated
 
 # Redis stream ids are the SSE event ids: a client that reconnects with Last-Event-ID gets
 # exactly what it missed (as long as the capped stream still holds it).
@@ -27,7 +30,18 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 
 def register_views(app: faust.App, processor: Processor, streams: StreamReader, keys: Keys,
-                   health: Health) -> None:
+                   health: Health, authenticator: Authenticator) -> None:
+    def forbidden(web: View, request: Request, action: Action) -> Response | None:
+        """401 without a trusted identity, 403 with the reason when it may not do this;
+        None when it may."""
+        http = cast(aiohttp.web.Request, request)
+        try:
+            who = authenticator.identify(http.headers, http.cookies, http.query)
+        except Unauthenticated as failure:
+            return web.json({"error": str(failure)}, status=401)
+        reason = refusal(who, action, processor.policy.rules)
+        return web.json({"error": reason}, status=403) if reason else None
+
     @app.page("/metrics")
     async def metrics(web: View, request: Request) -> Response:
         return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -61,13 +75,21 @@ def register_views(app: faust.App, processor: Processor, streams: StreamReader, 
     @app.page("/reps/{rep_id}/notices")
     async def rep_notices(web: View, request: Request, rep_id: str) -> Any:
         """``GET /reps/{rep_id}/notices``: the rep's notices, live. Without Last-Event-ID
-        (or ``?since=<id>``, ``?since=0`` for the whole inbox) it starts with the next one."""
+        (or ``?since=<id>``, ``?since=0`` for the whole inbox) it starts with the next one.
+        For the rep itself and the managers of its pools."""
+        refused = forbidden(web, request, ReadInbox(rep_id))
+        if refused is not None:
+            return refused
         return await _stream_events(request, streams, keys.inbox(rep_id), "notice")
 
     @app.page("/alerts")
     async def alerts(web: View, request: Request) -> Any:
         """``GET /alerts``: the alerts for ops, live, resumable like the notices;
-        ``?type=churn_risk`` (repeatable) and ``?severity=critical`` (that or higher) filter."""
+        ``?type=churn_risk`` (repeatable) and ``?severity=critical`` (that or higher) filter.
+        For ops and managers."""
+        refused = forbidden(web, request, ReadAlerts())
+        if refused is not None:
+            return refused
         http = cast(aiohttp.web.Request, request)
         types = set(http.query.getall("type", []))
         lowest = SEVERITIES.index(http.query.get("severity", "info"))

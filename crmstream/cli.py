@@ -1,4 +1,4 @@
-"""``crmstream``: run the worker, create the topics, or send simulated traffic."""
+"""``crmstream``: run the worker, create the topics, send simulated traffic, issue tokens."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from crmstream.settings import Settings
+from state.pool_rules import Duration
+from web.identity import ROLES, Identity, issue
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -20,6 +25,13 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     watch_gc_pauses()
     app, _ = create_app(settings)
     faust_worker(app, args.loglevel or settings.log_level).execute_from_commandline()
+    return 0
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    ttl = TypeAdapter(Duration).validate_python(args.ttl)
+    print(issue(Identity(args.person, args.role), settings.console_secret.get_secret_value(),
+                ttl, datetime.now(UTC)))
     return 0
 
 
@@ -147,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     churn.add_argument("--shuffle", type=int, default=None, metavar="SEED",
                        help="shuffle the rows with this seed first")
     churn.set_defaults(run=_evaluate)
+    token = sub.add_parser(
+        "token", help="issue a signed token for a person (CRMSTREAM_CONSOLE_SECRET)")
+    token.add_argument("person", help="the person's id (a rep's id for a rep)")
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument("--ttl", default="8h", help="how long it is valid: 90s, 15m, 8h, 30d")
+    token.set_defaults(run=_token)
     sim = sub.add_parser("simulate", help="send realistic synthetic traffic to Kafka")
     sim.add_argument("--rate", type=float, default=200, help="messages per second (200)")
     sim.add_argument("--duration", type=float, default=60, help="seconds to run (60)")

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.decode import InputKind
 
 LOCAL_FORGET_KEY = "crmstream-local-forget-key"
+LOCAL_CONSOLE_SECRET = "crmstream-local-console-secret-change-me"
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
@@ -43,7 +44,9 @@ class Topics:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CRMSTREAM_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: an invalid setting's error must not quote secrets beside it.
+    model_config = SettingsConfigDict(env_prefix="CRMSTREAM_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     app_id: str = "crmstream"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -83,6 +86,13 @@ class Settings(BaseSettings):
 
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
+    # Signs the tokens of the people using the worker's web port (web/identity.py). Set a
+    # secret of your own in production: anyone who knows it can sign in as anyone.
+    console_secret: SecretStr = SecretStr(LOCAL_CONSOLE_SECRET)
+    # Behind an identity-aware proxy (oauth2-proxy): the header naming the signed-in person,
+    # and the one listing its groups (the first that is a role counts). Unset: tokens.
+    identity_header: str | None = None
+    identity_role_header: str = "X-Auth-Request-Groups"
     state_dir: Path = Path(".stack/worker")
     pool_rules_file: Path | None = None
     timer_tick_s: float = Field(default=0.1, gt=0, le=5)
@@ -133,6 +143,9 @@ class Settings(BaseSettings):
         if self.churn_min_events > self.recent_event_ids:
             # counted in the customer's remembered event ids, which keep this many
             raise ValueError("churn_min_events must not exceed recent_event_ids")
+        if len(self.console_secret.get_secret_value().encode()) < 32:
+            # HS256 wants a key of at least its hash's size (RFC 7518, 3.2)
+            raise ValueError("console_secret must be at least 32 bytes")
         if self.kafka_behind_lag < self.kafka_caught_up_lag:
             raise ValueError("kafka_behind_lag must not be below kafka_caught_up_lag")
         return self

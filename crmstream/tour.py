@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import orjson
@@ -12,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from crmstream.settings import Settings
+from web.identity import Identity, issue
 
 
 def _metrics(port: int) -> dict[str, float]:
@@ -84,11 +86,25 @@ async def tour(settings: Settings) -> None:
     print("\nThe shared pool (notices to reps by type, timers fired by kind):")
     for name, value in sorted(pool.items()):
         print(f"  {name:52} {value:,.0f}")
+    _live_streams(settings)
     print(
         f"\nMore: curl -s localhost:{settings.web_port}/healthz | "
         f"redis-cli HGETALL {k}customer:<id> | dead letters: "
         f"{settings.topics.dlq} | stop the worker: make stop"
     )
+
+
+def _live_streams(settings: Settings) -> None:
+    """Ready-made commands for the live streams, with tokens valid for 8 hours."""
+    secret, now = settings.console_secret.get_secret_value(), datetime.now(UTC)
+    base = f"http://127.0.0.1:{settings.web_port}"
+    rep = issue(Identity("rep-000", "rep"), secret, timedelta(hours=8), now)
+    ops = issue(Identity("ops-1", "ops"), secret, timedelta(hours=8), now)
+    print("\nLive (Server-Sent Events; each person sees only what its role allows):")
+    print(f"  a rep's inbox:  curl -N -H 'Authorization: Bearer {rep}' "
+          f"'{base}/reps/rep-000/notices?since=0'")
+    print(f"  ops' alerts:    curl -N -H 'Authorization: Bearer {ops}' "
+          f"'{base}/alerts?severity=critical'")
 
 
 async def _scores_and_alerts(redis: Redis, k: str) -> None:

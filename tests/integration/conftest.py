@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from crmstream.kafka import create_topics, producer
 from crmstream.namespace import drop_namespace
 from crmstream.settings import Settings
+from web.identity import Identity, Role, issue
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -226,13 +228,21 @@ async def eventually(check: Callable[[], Any], timeout: float = 60, every: float
     raise AssertionError(f"condition not met in {timeout}s; last value: {last!r}")
 
 
-async def sse_events(port: int, path: str, want: int, headers: dict[str, str] | None = None
-                     ) -> list[tuple[str, dict[str, Any]]]:
-    """(id, JSON) of the first ``want`` Server-Sent Events of the worker's ``path``."""
+def token_for(person: str, role: Role, ttl_s: float = 600) -> str:
+    """A token as ``crmstream token`` issues it, signed with the workers' (default) secret."""
+    secret = Settings().console_secret.get_secret_value()
+    return issue(Identity(person, role), secret, timedelta(seconds=ttl_s), datetime.now(UTC))
+
+
+async def sse_events(port: int, path: str, want: int, headers: dict[str, str] | None = None,
+                     who: tuple[str, Role] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(id, JSON) of the first ``want`` Server-Sent Events of the worker's ``path``, read as
+    ``who`` (person, role)."""
     events: list[tuple[str, dict[str, Any]]] = []
     event_id, data = "", ""
+    auth = {"Authorization": f"Bearer {token_for(*who)}"} if who else {}
     async with aiohttp.ClientSession() as http, http.get(
-        f"http://127.0.0.1:{port}{path}", headers=headers or {},
+        f"http://127.0.0.1:{port}{path}", headers=(headers or {}) | auth,
         timeout=aiohttp.ClientTimeout(total=30),
     ) as response:
         assert response.headers["Content-Type"].startswith("text/event-stream")

@@ -185,7 +185,8 @@ async def test_a_reps_notices_stream_live_and_resume_from_last_event_id(
     s = pool_settings
     w = worker()
     await w.wait_owns_partitions()
-    live = asyncio.create_task(sse_events(w.port, "/reps/rep-7/notices", want=3))
+    rep7 = ("rep-7", "rep")
+    live = asyncio.create_task(sse_events(w.port, "/reps/rep-7/notices", want=3, who=rep7))
     await asyncio.sleep(1)  # connected before anything happens: this is a live push
     await produce(s, [register(s, "x1", owner="rep-7"), register(s, "x2", owner="rep-7"),
                       register(s, "x3", owner="rep-7")])
@@ -194,9 +195,9 @@ async def test_a_reps_notices_stream_live_and_resume_from_last_event_id(
     assert {n["customer_id"] for _, n in first} == {"x1", "x2", "x3"}
     # a reconnect with the id of the first event gets the two after it, not the first again
     resumed = await sse_events(w.port, "/reps/rep-7/notices", want=2,
-                               headers={"Last-Event-ID": first[0][0]})
+                               headers={"Last-Event-ID": first[0][0]}, who=rep7)
     assert [i for i, _ in resumed] == [i for i, _ in first[1:]]
-    everything = await sse_events(w.port, "/reps/rep-7/notices?since=0", want=3)
+    everything = await sse_events(w.port, "/reps/rep-7/notices?since=0", want=3, who=rep7)
     assert [i for i, _ in everything] == [i for i, _ in first]
 
 

@@ -64,7 +64,8 @@ async def test_churn_scores_labels_and_alerts_flow_end_to_end(
     first = worker("first")
     await first.wait_owns_partitions()
     watching = asyncio.ensure_future(
-        sse_events(first.port, "/alerts?type=negative_run&severity=warning", want=1))
+        sse_events(first.port, "/alerts?type=negative_run&severity=warning", want=1,
+                   who=("ops-1", "ops")))
     await asyncio.sleep(1)  # ops are watching before anything happens: a live push
 
     angry = [("interactions", "angry", orjson.dumps({
@@ -107,7 +108,7 @@ async def test_churn_scores_labels_and_alerts_flow_end_to_end(
     [(_, pushed)] = await watching
     assert pushed == alert
     [(_, replayed)] = await sse_events(first.port, "/alerts?since=0&type=negative_run",
-                                       want=1)
+                                       want=1, who=("ops-1", "ops"))
     assert replayed == alert  # a client that connects later gets it from the stream
     recent = await redis.xrange(f"{k}alerts")
     assert [orjson.loads(fields["payload"])["alert_id"] for _, fields in recent

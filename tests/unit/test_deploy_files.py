@@ -33,7 +33,7 @@ def test_every_dependency_and_build_context_exists() -> None:
 
 def test_the_image_copies_every_package_the_project_ships() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("crmstream", "agents", "schemas", "state", "scoring"):
+    for package in ("crmstream", "agents", "schemas", "state", "scoring", "web"):
         assert f"COPY {package} ./{package}" in dockerfile
 
 

@@ -30,6 +30,16 @@ def test_secrets_are_masked_when_settings_are_shown(monkeypatch: pytest.MonkeyPa
     assert settings.redis_url.get_secret_value().startswith("rediss://")
 
 
+def test_an_invalid_setting_is_reported_without_quoting_any_secret(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRMSTREAM_REDIS_URL", "rediss://:hunter2@redis.internal:6380/0")
+    monkeypatch.setenv("CRMSTREAM_CONSOLE_SECRET", "too-short-s3cret")
+    with pytest.raises(ValueError, match="at least 32 bytes") as refused:
+        Settings()
+    assert "s3cret" not in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+
+
 def test_topic_prefix_renames_every_topic() -> None:
     topics = Settings(topic_prefix="acme.").topics
     assert all(t.startswith("acme.") for t in (*topics.inputs, *topics.outputs))

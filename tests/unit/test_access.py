@@ -1,0 +1,93 @@
+"""Who may see what, and how a request's identity is established."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from state.pool_rules import Pool, PoolRules
+from tests.factories import T0
+from web.access import Action, ReadAlerts, ReadInbox, refusal
+from web.auth import COOKIE, Authenticator
+from web.identity import Identity, Role, Unauthenticated, issue, verify
+
+SECRET = "a-test-secret-of-at-least-32-bytes!"
+RULES = PoolRules(
+    levels=["A"], default_pool="east", teams={"east-team": ["rep-2", "rep-3"]},
+    pools=[Pool(id="east", name="华东", members=["rep-1", "team:east-team"],
+                managers=["mgr-east"], admins=["adm-east"], auto_reclaim=False),
+           Pool(id="west", name="华西", members=["rep-9"], managers=["mgr-west"],
+                auto_reclaim=False)],
+)
+
+
+@pytest.mark.parametrize(("role", "person", "action", "allowed"), [
+    ("rep", "rep-1", ReadInbox("rep-1"), True),
+    ("rep", "rep-1", ReadInbox("rep-2"), False),
+    ("manager", "mgr-east", ReadInbox("rep-1"), True),
+    ("manager", "mgr-east", ReadInbox("rep-3"), True),  # through its team
+    ("manager", "mgr-east", ReadInbox("rep-9"), False),  # another pool's rep
+    ("manager", "mgr-west", ReadInbox("rep-9"), True),
+    ("admin", "adm-east", ReadInbox("rep-1"), False),
+    ("ops", "ops-1", ReadInbox("rep-1"), False),
+    ("ops", "ops-1", ReadAlerts(), True),
+    ("manager", "mgr-west", ReadAlerts(), True),
+    ("rep", "rep-1", ReadAlerts(), False),
+    ("admin", "adm-east", ReadAlerts(), False),
+])
+def test_who_may_do_what(role: Role, person: str, action: Action, allowed: bool) -> None:
+    reason = refusal(Identity(person, role), action, RULES)
+    assert (reason is None) == allowed
+    assert reason is None or reason  # a refusal always says why
+
+
+def test_a_token_carries_its_person_and_role_until_it_expires() -> None:
+    token = issue(Identity("rep-1", "rep"), SECRET, timedelta(hours=1), T0)
+    assert verify(token, SECRET, T0 + timedelta(minutes=59)) == Identity("rep-1", "rep")
+    with pytest.raises(Unauthenticated, match="expired"):
+        verify(token, SECRET, T0 + timedelta(hours=1))
+    with pytest.raises(Unauthenticated, match="invalid token"):
+        verify(token, SECRET.upper(), T0)
+    forged = issue(Identity("rep-1", "ops"), "another-secret-of-at-least-32-bytes", timedelta(
+        hours=1), T0)
+    with pytest.raises(Unauthenticated):
+        verify(forged, SECRET, T0)
+    with pytest.raises(Unauthenticated, match="invalid token"):
+        verify("not.a.token", SECRET, T0)
+
+
+@pytest.mark.parametrize(("headers", "cookies", "query"), [
+    ({"Authorization": "Bearer {t}"}, {}, {}),
+    ({}, {COOKIE: "{t}"}, {}),
+    ({}, {}, {"token": "{t}"}),
+])
+def test_a_token_is_taken_from_a_header_a_cookie_or_a_streams_query(
+        headers: dict[str, str], cookies: dict[str, str], query: dict[str, str]) -> None:
+    token = issue(Identity("ops-1", "ops"), SECRET, timedelta(hours=1), T0)
+
+    def filled(values: dict[str, str]) -> dict[str, str]:
+        return {k: v.format(t=token) for k, v in values.items()}
+
+    who = Authenticator(SECRET).identify(filled(headers), filled(cookies), filled(query), T0)
+    assert who == Identity("ops-1", "ops")
+
+
+def test_no_token_is_refused_and_the_refusal_never_quotes_a_token() -> None:
+    with pytest.raises(Unauthenticated, match="no token"):
+        Authenticator(SECRET).identify({}, {}, {}, T0)
+    with pytest.raises(Unauthenticated) as refused:
+        Authenticator(SECRET).identify({"Authorization": "Bearer abc.def.ghi"}, {}, {}, T0)
+    assert "abc" not in str(refused.value)
+
+
+def test_behind_a_proxy_the_identity_comes_from_its_headers() -> None:
+    proxy = Authenticator(SECRET, identity_header="X-Auth-Request-User")
+    who = proxy.identify({"X-Auth-Request-User": "mgr-east",
+                          "X-Auth-Request-Groups": "staff, manager"}, {}, {}, T0)
+    assert who == Identity("mgr-east", "manager")
+    with pytest.raises(Unauthenticated, match="names none of the roles"):
+        proxy.identify({"X-Auth-Request-User": "x", "X-Auth-Request-Groups": "staff"}, {}, {})
+    token = issue(Identity("ops-1", "ops"), SECRET, timedelta(hours=1), T0)
+    with pytest.raises(Unauthenticated, match="no X-Auth-Request-User"):  # tokens don't count
+        proxy.identify({"Authorization": f"Bearer {token}"}, {}, {}, T0)
