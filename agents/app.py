@@ -46,6 +46,8 @@ from state.redis_store import RedisStore
 from state.streams import StreamReader
 from state.transitions import Policy
 from web.auth import Authenticator
+from web.pages import Console
+from web.reader import ConsoleReader
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +254,9 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         await processor.drain()  # what was applied lands before the partitions move on
         processor.revoke(inputs_of(args[0] if args else kwargs["revoked"]))
 
-    register_views(app, processor, StreamReader(redis), keys, health, authenticator(settings))
+    people = authenticator(settings)
+    register_views(app, processor, StreamReader(redis), keys, health, people)
+    Console(ConsoleReader(redis, keys), people, processor.policy.rules).register(app)
     return app, processor
 
 

@@ -1,0 +1,36 @@
+"""What a rep's page shows, before any browser: the order of its customers and the warning
+times that colour their countdowns."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from state.customer import CustomerState, new_customer
+from state.pool_rules import Pool, PoolRules
+from tests.factories import T0
+from web.pages import TEMPLATES, rows
+
+RULES = PoolRules(levels=["A"], default_pool="p", pools=[
+    Pool(id="p", name="公海", auto_reclaim=False, managers=["m"],
+         warn_before=timedelta(hours=1),
+         manager_warn_before=timedelta(minutes=10))])
+
+
+def customer(cid: str, due_in: timedelta | None, name: str | None = None) -> CustomerState:
+    state = new_customer(cid, "p", "A", T0)
+    return state.model_copy(update={"deadline": T0 + due_in if due_in else None, "name": name})
+
+
+def test_soonest_deadline_first_and_the_pools_warning_times() -> None:
+    shown = rows([customer("later", timedelta(days=2)), customer("never", None),
+                  customer("soon", timedelta(minutes=5))], RULES)
+    assert [r.customer_id for r in shown] == ["soon", "later", "never"]
+    assert (shown[0].warn_s, shown[0].manager_warn_s) == (3600, 600)
+
+
+def test_names_are_escaped() -> None:
+    shown = rows([customer("c1", timedelta(hours=2), name="<script>x</script>")],
+                 RULES)
+    html = TEMPLATES.get_template("customer_rows.html").render(customers=shown)
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html

@@ -1,0 +1,35 @@
+"""The one reader the pages use over the Redis read model: no key strings in view code, so
+the key layout (a Redis Cluster layout is planned) changes here and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from schemas.outputs import Notice
+from state.customer import CustomerState
+from state.keys import Keys
+
+
+class ConsoleReader:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    async def customers_of(self, rep_id: str) -> list[CustomerState]:
+        """The customers the rep owns now, as stored (the worker's state documents)."""
+        members = cast(set[bytes], await self.redis.smembers(self.keys.rep_customers(rep_id)))
+        ids = sorted(m.decode() for m in members)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.hget(self.keys.customer(cid), "doc")
+            docs = cast(list[bytes | None], await pipe.execute())
+        return [CustomerState.model_validate_json(doc) for doc in docs if doc is not None]
+
+    async def notices(self, rep_id: str, count: int = 50) -> list[tuple[str, Notice]]:
+        """The rep's newest notices, newest first, with their inbox ids."""
+        entries = cast(list[Any], await self.redis.xrevrange(self.keys.inbox(rep_id),
+                                                             count=count))
+        return [(entry_id.decode(), Notice.model_validate_json(fields[b"payload"]))
+                for entry_id, fields in entries]
