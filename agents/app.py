@@ -27,7 +27,7 @@ from agents.health import Health
 from agents.health_watch import crash_on_failure, watch_progress
 from agents.kafka_transport import Fetch, FetchPolicy, SameLoopTransport
 from agents.models import CHURN, SENTIMENT, Models
-from agents.processor import Processor
+from agents.processor import Outgoing, Processor
 from agents.sink import KafkaSink
 from agents.web import register_views
 from crmstream.clock import SystemClock
@@ -256,7 +256,11 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     people = authenticator(settings)
     register_views(app, processor, StreamReader(redis), keys, health, people)
-    Console(ConsoleReader(redis, keys), people, processor.policy.rules).register(app)
+    async def send_command(customer_id: str, command: bytes) -> None:
+        await sink.publish([Outgoing(topics.commands, customer_id, command)])
+
+    Console(ConsoleReader(redis, keys), people, processor.policy.rules,
+            send_command).register(app)
     return app, processor
 
 

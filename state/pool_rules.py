@@ -35,7 +35,7 @@ def parse_duration(value: object) -> object:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
-def _human(period: timedelta) -> str:
+def human_duration(period: timedelta) -> str:
     seconds = int(period.total_seconds())
     for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
         if seconds % size == 0 and seconds >= size:
@@ -61,7 +61,7 @@ class ReclaimRule(_Strict):
 
     def reason(self, level: str) -> str:
         what = "no follow-up" if self.type == "no_follow_up" else "no deal"
-        return f"{what} for {_human(self.period_for(level))}"
+        return f"{what} for {human_duration(self.period_for(level))}"
 
 
 class ClaimLimits(_Strict):
@@ -166,8 +166,8 @@ def _pool_problems(pool: Pool, pools: set[str], levels: set[str], teams: set[str
             problems.append(f"{where}: {name} must be positive")
         elif warn is not None and shortest is not None and warn >= shortest:
             problems.append(
-                f"{where}: {name} {_human(warn)} is not shorter than the shortest period "
-                f"{_human(shortest)}: the warning could never come before the reclaim"
+                f"{where}: {name} {human_duration(warn)} is not shorter than the shortest period "
+                f"{human_duration(shortest)}: the warning could never come before the reclaim"
             )
     for name in ("previous_owner_cooldown", "new_customer_cooldown"):
         cooldown: timedelta | None = getattr(pool.claim, name)

@@ -1,6 +1,7 @@
 """Who may see and do what: one rule per (role, action), pure, tested as a table.
 
-- a rep reads only its own inbox;
+- a rep reads only its own inbox, and claims only for itself, from the pools it is a
+  member of;
 - a manager reads the inboxes of the reps of the pools it manages, and the alerts;
 - ops read the alerts;
 - an admin administers its pools' customers (its actions come with the console's pages).
@@ -24,7 +25,14 @@ class ReadAlerts:
     pass
 
 
-Action = ReadInbox | ReadAlerts
+@dataclass(frozen=True, slots=True)
+class ClaimFrom:
+    """Claim a customer waiting in ``pool_id`` (always for the signed-in rep itself)."""
+
+    pool_id: str
+
+
+Action = ReadInbox | ReadAlerts | ClaimFrom
 
 
 def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
@@ -40,6 +48,14 @@ def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
         case ReadAlerts():
             return None if who.role in ("ops", "manager") else (
                 f"the {who.role} role does not read the alerts")
+        case ClaimFrom(pool_id):
+            if who.role != "rep":
+                return f"the {who.role} role claims no customer"
+            pool = rules.pool(pool_id)
+            if pool is None:
+                return f"unknown pool {pool_id!r}"
+            return None if rules.is_member(pool, who.person) else (
+                f"not a member of pool {pool_id!r}")
     raise AssertionError(f"unhandled action {action!r}")  # pragma: no cover
 
 

@@ -3,25 +3,30 @@ stylesheet and one script, no build chain. Sign-in is a token (``crmstream token
 once as ``/console/login?token=...``: it becomes an HttpOnly, SameSite cookie, which also
 signs in the page's live stream (a browser's ``EventSource`` cannot send headers).
 
-Pages so far: a rep's own page (My customers with live countdowns, the inbox live).
+Pages so far: a rep's own page (My customers with live countdowns, the inbox live) and its
+pools (their rules, the customers waiting, a Claim button that sends the claim as the rep).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import aiohttp.web
 import faust
 import orjson
-from faust.web import Request
+from faust.web import Request, View
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, StringConstraints, ValidationError
 
+from schemas.base import KeyId, to_json
+from schemas.commands import COMMAND_ADAPTER
 from state.customer import CustomerState
-from state.pool_rules import PoolRules
-from web.access import ReadInbox, refusal
+from state.pool_rules import Pool, PoolRules, human_duration
+from web.access import ClaimFrom, ReadInbox, refusal
 from web.auth import COOKIE, Authenticator
 from web.identity import Identity, Unauthenticated
 from web.reader import ConsoleReader
@@ -63,22 +68,66 @@ def rows(customers: list[CustomerState], rules: PoolRules) -> list[CustomerRow]:
     return [CustomerRow(s, *warnings(s)) for s in ordered]
 
 
+class ClaimBody(BaseModel):
+    """What the pool page sends to claim a customer: never who claims (the signed-in rep)."""
+
+    customer_id: KeyId
+    pool_id: KeyId
+    request_id: Annotated[str, StringConstraints(pattern=r"^[\w-]{1,64}$")]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolView:
+    id: str
+    name: str
+    waiting: list[CustomerState]
+    claims_left: int | None
+    held: int
+    max_held: int | None
+    cooldowns: list[str]
+
+
+def pool_view(pool: Pool, waiting: list[CustomerState], held: int, claimed_today: int
+              ) -> PoolView:
+    limits = pool.claim
+    cooldowns = []
+    if limits.previous_owner_cooldown:
+        cooldowns.append(f"前任冷却 A previous owner waits "
+                         f"{human_duration(limits.previous_owner_cooldown)}")
+    if limits.new_customer_cooldown:
+        cooldowns.append(f"新入池冷却 Claimable {human_duration(limits.new_customer_cooldown)} "
+                         "after entering the pool")
+    left = (max(0, limits.max_claims_per_day - claimed_today)
+            if limits.max_claims_per_day is not None else None)
+    return PoolView(pool.id, pool.name, waiting, left, held, limits.max_customers_per_rep,
+                    cooldowns)
+
+
 class Console:
     """The pages' handlers: who is signed in, and what each page shows them."""
 
-    def __init__(self, reader: ConsoleReader, authenticator: Authenticator,
-                 rules: PoolRules) -> None:
+    def __init__(self, reader: ConsoleReader, authenticator: Authenticator, rules: PoolRules,
+                 send_command: Callable[[str, bytes], Awaitable[None]]) -> None:
         self.reader = reader
         self.authenticator = authenticator
         self.rules = rules
+        self.send_command = send_command  # (customer id, command JSON) to crm.commands
 
     def register(self, app: faust.App) -> None:
         # Faust makes each handler its view's GET; a bound method is called (request, ...).
         for path, handler in (("/console/login", self.login), ("/console/", self.home),
                               ("/console/rep", self.rep_page),
                               ("/console/rep/customers", self.rep_customers),
+                              ("/console/pool", self.pool_page),
                               ("/console/static/{name}", self.static)):
             app.page(path)(cast(Any, handler))
+        console = self
+
+        class ClaimView(View):  # POST: Faust makes a function's view GET only
+            async def post(self, request: Request) -> Any:
+                return await console.claim(request)
+
+        app.page("/console/api/claim")(ClaimView)
 
     def signed_in(self, request: Request) -> Identity | aiohttp.web.Response:
         http = cast(aiohttp.web.Request, request)
@@ -137,6 +186,51 @@ class Console:
         html = TEMPLATES.get_template("customer_rows.html").render(
             customers=await self._rows(who.person))
         return aiohttp.web.Response(text=html, content_type="text/html")
+
+    async def pool_page(self, request: Request) -> Any:
+        """The pools the rep may claim from: their rules, how much of them the rep has
+        used, and the customers waiting, each with a Claim button."""
+        who = self.a_rep(request)
+        if isinstance(who, aiohttp.web.Response):
+            return who
+        pools = [p for p in self.rules.pools
+                 if p.enabled and self.rules.is_member(p, who.person)]
+        held, per_pool = await self.reader.holdings(
+            who.person, [p.id for p in pools], f"{datetime.now(UTC):%Y-%m-%d}")
+        views = [pool_view(p, await self.reader.waiting_in(p.id), *per_pool[p.id])
+                 for p in pools]
+        html = TEMPLATES.get_template("pool.html").render(
+            rep_id=who.person, pools=views, held=held,
+            max_total=self.rules.max_customers_per_rep)
+        return aiohttp.web.Response(text=html, content_type="text/html")
+
+    async def claim(self, request: Request) -> Any:
+        """``POST /console/api/claim`` ``{customer_id, pool_id, request_id}``: a claim for
+        the signed-in rep, whatever the body says, sent to the commands topic like any
+        CRM's; the same ``request_id`` makes the same command (the worker applies it
+        once). The outcome reaches the page as the rep's ``assigned`` or ``rejected``
+        notice. 202 once Kafka has the command; 400, 401 or 403 with the reason, and then
+        nothing reaches Kafka."""
+        http = cast(aiohttp.web.Request, request)
+        who = self.signed_in(request)
+        if isinstance(who, aiohttp.web.Response):
+            return aiohttp.web.json_response({"error": "sign in first"}, status=401)
+        try:
+            body = ClaimBody.model_validate_json(await http.read())
+        except ValidationError as invalid:
+            first = invalid.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            return aiohttp.web.json_response({"error": f"{where}: {first['msg']}"},
+                                             status=400)
+        reason = refusal(who, ClaimFrom(body.pool_id), self.rules)
+        if reason is not None:
+            return aiohttp.web.json_response({"error": reason}, status=403)
+        command = COMMAND_ADAPTER.validate_python({
+            "command_id": f"web-{who.person}-{body.request_id}", "type": "claim",
+            "customer_id": body.customer_id, "issued_at": datetime.now(UTC),
+            "actor": who.person, "rep_id": who.person})
+        await self.send_command(body.customer_id, to_json(command))
+        return aiohttp.web.json_response({"command_id": command.command_id}, status=202)
 
     async def static(self, request: Request, name: str) -> Any:
         path = STATIC / name

@@ -20,12 +20,32 @@ class ConsoleReader:
     async def customers_of(self, rep_id: str) -> list[CustomerState]:
         """The customers the rep owns now, as stored (the worker's state documents)."""
         members = cast(set[bytes], await self.redis.smembers(self.keys.rep_customers(rep_id)))
-        ids = sorted(m.decode() for m in members)
+        return await self._states(sorted(m.decode() for m in members))
+
+    async def _states(self, ids: list[str]) -> list[CustomerState]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for cid in ids:
                 pipe.hget(self.keys.customer(cid), "doc")
             docs = cast(list[bytes | None], await pipe.execute())
         return [CustomerState.model_validate_json(doc) for doc in docs if doc is not None]
+
+    async def waiting_in(self, pool_id: str, limit: int = 200) -> list[CustomerState]:
+        """The customers waiting in a pool, longest waiting first."""
+        members = cast(list[bytes], await self.redis.zrange(
+            self.keys.pool_members(pool_id), 0, limit - 1))
+        return await self._states([m.decode() for m in members])
+
+    async def holdings(self, rep_id: str, pool_ids: list[str], day: str
+                       ) -> tuple[int, dict[str, tuple[int, int]]]:
+        """How many customers the rep holds, and per pool (held there, claimed ``day``)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.scard(self.keys.rep_customers(rep_id))
+            for pool_id in pool_ids:
+                pipe.scard(self.keys.rep_pool_customers(rep_id, pool_id))
+                pipe.scard(self.keys.claims_today(pool_id, rep_id, day))
+            counts = cast(list[int], await pipe.execute())
+        per_pool = {p: (counts[1 + 2 * i], counts[2 + 2 * i]) for i, p in enumerate(pool_ids)}
+        return counts[0], per_pool
 
     async def notices(self, rep_id: str, count: int = 50) -> list[tuple[str, Notice]]:
         """The rep's newest notices, newest first, with their inbox ids."""

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from crmstream.settings import Settings
-from tests.integration.conftest import ROOT, eventually, produce, token_for
+from tests.integration.conftest import ROOT, eventually, produce, read_topic, token_for
 from tests.integration.test_pool import register
 
 SHOTS = ROOT / ".artifacts" / "screenshots"
@@ -115,8 +116,70 @@ async def test_a_rep_watches_its_countdown_turn_red_and_a_warning_arrive_live(
 
 
 async def _customers_stored(port: int, rep: str) -> bool:
-    import aiohttp
     cookie = {"crmstream_token": token_for(rep, "rep")}
     async with aiohttp.ClientSession(cookies=cookie) as http, http.get(
             f"http://127.0.0.1:{port}/console/rep/customers") as r:
         return r.status == 200 and (await r.text()).count("data-customer") == 2
+
+
+CLAIM_RULES = """
+levels: [C]
+default_pool: public
+pools:
+  - id: public
+    name: 公海 Public
+    members: [rep-7]
+    auto_reclaim: false
+    claim:
+      max_claims_per_day: 1
+      previous_owner_cooldown: 1h
+"""
+
+
+async def test_a_rep_claims_from_its_pool_and_sees_the_outcome_within_seconds(
+    settings: Settings, worker: Any, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(CLAIM_RULES)
+    settings.pool_rules_file = rules
+    w = worker()
+    await w.wait_owns_partitions()
+    base = f"http://127.0.0.1:{w.port}"
+    await produce(settings, [register(settings, c, owner=None) for c in ("池-1", "池-2")])
+    commands_before = len(await read_topic(settings, settings.topics.commands, expect=2))
+
+    browser.get(f"{base}/console/login?token={token_for('rep-7', 'rep')}")
+    browser.get(f"{base}/console/pool")
+    await wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "tr[data-customer]")) == 2
+                   or browser.refresh())
+    assert "今日可领 Claims left today 1" in browser.find_element(By.CSS_SELECTOR, ".rules").text
+
+    def claim(customer: str) -> None:
+        browser.find_element(By.CSS_SELECTOR, f"tr[data-customer='{customer}'] button").click()
+
+    def outcome(customer: str) -> str:
+        return str(browser.find_element(
+            By.CSS_SELECTOR, f"tr[data-customer='{customer}'] .outcome").text)
+
+    claim("池-1")
+    await wait_for(lambda: "claimed" in outcome("池-1"), timeout=10)
+    claim("池-2")  # over the pool's one claim a day: the worker says no, with the reason
+    await wait_for(lambda: "limit reached" in outcome("池-2"), timeout=10)
+    shot(browser, "pool")
+    browser.get(f"{base}/console/rep")
+    assert browser.find_elements(By.CSS_SELECTOR, "tr[data-customer='池-1']")
+
+    # a rep of no pool is refused before Kafka; a claim names no one but the signed-in rep
+    async with aiohttp.ClientSession() as http:
+        async def post(person: str, body: dict[str, str]) -> int:
+            async with http.post(f"{base}/console/api/claim", json=body, cookies={
+                    "crmstream_token": token_for(person, "rep")}) as r:
+                return r.status
+
+        assert await post("rep-8", {"customer_id": "池-2", "pool_id": "public",
+                                    "request_id": "r1"}) == 403
+        assert await post("rep-7", {"customer_id": "池-2", "pool_id": "public",
+                                    "request_id": "r2", "rep_id": "rep-8"}) == 202
+    commands = await read_topic(settings, settings.topics.commands, expect=commands_before + 3)
+    claims = [c for c in commands if c["type"] == "claim"]
+    assert [(c["rep_id"], c["actor"]) for c in claims] == [("rep-7", "rep-7")] * 3

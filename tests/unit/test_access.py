@@ -8,7 +8,7 @@ import pytest
 
 from state.pool_rules import Pool, PoolRules
 from tests.factories import T0
-from web.access import Action, ReadAlerts, ReadInbox, refusal
+from web.access import Action, ClaimFrom, ReadAlerts, ReadInbox, refusal
 from web.auth import COOKIE, Authenticator
 from web.identity import Identity, Role, Unauthenticated, issue, verify
 
@@ -35,6 +35,12 @@ RULES = PoolRules(
     ("manager", "mgr-west", ReadAlerts(), True),
     ("rep", "rep-1", ReadAlerts(), False),
     ("admin", "adm-east", ReadAlerts(), False),
+    ("rep", "rep-1", ClaimFrom("east"), True),
+    ("rep", "rep-2", ClaimFrom("east"), True),  # a member through its team
+    ("rep", "rep-9", ClaimFrom("east"), False),
+    ("rep", "rep-1", ClaimFrom("nowhere"), False),
+    ("manager", "mgr-east", ClaimFrom("east"), False),
+    ("ops", "ops-1", ClaimFrom("east"), False),
 ])
 def test_who_may_do_what(role: Role, person: str, action: Action, allowed: bool) -> None:
     reason = refusal(Identity(person, role), action, RULES)
