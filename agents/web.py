@@ -18,6 +18,7 @@ from agents.health import Health
 from agents.processor import Processor
 from schemas.outputs import Severity
 from state.keys import Keys
+from state.pool_rules import PoolRules
 from state.streams import StreamReader
 from web.access import Action, ReadAlerts, ReadInbox, refusal
 from web.auth import Authenticator
@@ -32,15 +33,7 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)
 def register_views(app: faust.App, processor: Processor, streams: StreamReader, keys: Keys,
                    health: Health, authenticator: Authenticator) -> None:
     def forbidden(web: View, request: Request, action: Action) -> Response | None:
-        """401 without a trusted identity, 403 with the reason when it may not do this;
-        None when it may."""
-        http = cast(aiohttp.web.Request, request)
-        try:
-            who = authenticator.identify(http.headers, http.cookies, http.query)
-        except Unauthenticated as failure:
-            return web.json({"error": str(failure)}, status=401)
-        reason = refusal(who, action, processor.policy.rules)
-        return web.json({"error": reason}, status=403) if reason else None
+        return _forbidden(web, request, action, authenticator, processor.policy.rules)
 
     @app.page("/metrics")
     async def metrics(web: View, request: Request) -> Response:
@@ -90,16 +83,43 @@ def register_views(app: faust.App, processor: Processor, streams: StreamReader, 
         refused = forbidden(web, request, ReadAlerts())
         if refused is not None:
             return refused
-        http = cast(aiohttp.web.Request, request)
-        types = set(http.query.getall("type", []))
-        lowest = SEVERITIES.index(http.query.get("severity", "info"))
-
-        def wanted(payload: str) -> bool:
-            alert = orjson.loads(payload)
-            return (not types or alert["type"] in types) and (
-                SEVERITIES.index(alert["severity"]) >= lowest)
-
+        wanted = _alert_filter(cast(aiohttp.web.Request, request))
         return await _stream_events(request, streams, keys.alerts(), "alert", wanted)
+
+    @app.page("/alerts/acks")
+    async def alert_acks(web: View, request: Request) -> Any:
+        """``GET /alerts/acks``: who acknowledged which alert, live (``event: ack``), for
+        every open alert desk; resumable like the alerts."""
+        refused = forbidden(web, request, ReadAlerts())
+        if refused is not None:
+            return refused
+        return await _stream_events(request, streams, keys.alert_ack_stream(), "ack")
+
+
+def _alert_filter(http: aiohttp.web.Request) -> Callable[[str], bool]:
+    """``?type=`` (repeatable) and ``?severity=`` (that or higher) as a test of a payload."""
+    types = set(http.query.getall("type", []))
+    lowest = SEVERITIES.index(http.query.get("severity", "info"))
+
+    def wanted(payload: str) -> bool:
+        alert = orjson.loads(payload)
+        return (not types or alert["type"] in types) and (
+            SEVERITIES.index(alert["severity"]) >= lowest)
+
+    return wanted
+
+
+def _forbidden(web: View, request: Request, action: Action, authenticator: Authenticator,
+               rules: PoolRules) -> Response | None:
+    """401 without a trusted identity, 403 with the reason when it may not do this; None
+    when it may."""
+    http = cast(aiohttp.web.Request, request)
+    try:
+        who = authenticator.identify(http.headers, http.cookies, http.query)
+    except Unauthenticated as failure:
+        return web.json({"error": str(failure)}, status=401)
+    reason = refusal(who, action, rules)
+    return web.json({"error": reason}, status=403) if reason else None
 
 
 def _verdict(web: View, problems: list[str]) -> Response:

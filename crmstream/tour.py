@@ -100,8 +100,9 @@ def _live_streams(settings: Settings) -> None:
     base = f"http://127.0.0.1:{settings.web_port}"
     rep = issue(Identity("rep-000", "rep"), secret, timedelta(hours=8), now)
     ops = issue(Identity("ops-1", "ops"), secret, timedelta(hours=8), now)
-    print(f"\nA rep's page (open in a browser; the token becomes a session cookie):\n"
-          f"  {base}/console/login?token={rep}")
+    print("\nThe console (open in a browser; the token becomes a session cookie):\n"
+          f"  a rep:  {base}/console/login?token={rep}\n"
+          f"  ops:    {base}/console/login?token={ops}")
     print("\nLive (Server-Sent Events; each person sees only what its role allows):")
     print(f"  a rep's inbox:  curl -N -H 'Authorization: Bearer {rep}' "
           f"'{base}/reps/rep-000/notices?since=0'")

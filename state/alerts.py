@@ -17,6 +17,7 @@ CHURN_RISK = "churn_risk"
 NEGATIVE_HIGH_VALUE = "negative_from_high_value"
 NEGATIVE_RUN = "negative_run"
 MODEL_DRIFT = "model_drift"
+ALERT_TYPES = (CHURN_RISK, NEGATIVE_HIGH_VALUE, NEGATIVE_RUN, MODEL_DRIFT)
 
 
 @dataclass(frozen=True, slots=True)

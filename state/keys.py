@@ -61,6 +61,14 @@ class Keys:
         """Sorted set: the alert ids already in the alerts stream, so none enters twice."""
         return f"{self.prefix}alerts:ids"
 
+    def alert_acks(self) -> str:
+        """Hash: alert id -> who acknowledged it and when (JSON), written by the console."""
+        return f"{self.prefix}alerts:acked"
+
+    def alert_ack_stream(self) -> str:
+        """Stream: the acknowledgements in order, so every open alert desk sees each live."""
+        return f"{self.prefix}alerts:acks"
+
     def riskiest(self) -> str:
         """Sorted set: every scored customer by churn risk (ZREVRANGE for the riskiest)."""
         return f"{self.prefix}churn:riskiest"

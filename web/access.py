@@ -3,7 +3,7 @@
 - a rep reads only its own inbox, and claims only for itself, from the pools it is a
   member of;
 - a manager reads the inboxes of the reps of the pools it manages, and the alerts;
-- ops read the alerts;
+- ops (and managers) read and acknowledge the alerts;
 - an admin administers its pools' customers (its actions come with the console's pages).
 """
 
@@ -32,7 +32,12 @@ class ClaimFrom:
     pool_id: str
 
 
-Action = ReadInbox | ReadAlerts | ClaimFrom
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlert:
+    pass
+
+
+Action = ReadInbox | ReadAlerts | ClaimFrom | AcknowledgeAlert
 
 
 def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
@@ -48,6 +53,9 @@ def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
         case ReadAlerts():
             return None if who.role in ("ops", "manager") else (
                 f"the {who.role} role does not read the alerts")
+        case AcknowledgeAlert():
+            return None if who.role in ("ops", "manager") else (
+                f"the {who.role} role does not acknowledge alerts")
         case ClaimFrom(pool_id):
             if who.role != "rep":
                 return f"the {who.role} role claims no customer"

@@ -3,8 +3,9 @@ stylesheet and one script, no build chain. Sign-in is a token (``crmstream token
 once as ``/console/login?token=...``: it becomes an HttpOnly, SameSite cookie, which also
 signs in the page's live stream (a browser's ``EventSource`` cannot send headers).
 
-Pages so far: a rep's own page (My customers with live countdowns, the inbox live) and its
-pools (their rules, the customers waiting, a Claim button that sends the claim as the rep).
+Pages so far: a rep's own page (My customers with live countdowns, the inbox live), its
+pools (their rules, the customers waiting, a Claim button that sends the claim as the rep),
+and the alert desk for ops and managers (alerts live, filtered, acknowledged by a person).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from pydantic import BaseModel, StringConstraints, ValidationError
 
 from schemas.base import KeyId, to_json
 from schemas.commands import COMMAND_ADAPTER
+from state.alerts import ALERT_TYPES
 from state.customer import CustomerState
 from state.pool_rules import Pool, PoolRules, human_duration
-from web.access import ClaimFrom, ReadInbox, refusal
+from web.access import AcknowledgeAlert, ClaimFrom, ReadAlerts, ReadInbox, refusal
+from web.acks import AckStore
 from web.auth import COOKIE, Authenticator
 from web.identity import Identity, Unauthenticated
 from web.reader import ConsoleReader
@@ -76,6 +79,10 @@ class ClaimBody(BaseModel):
     request_id: Annotated[str, StringConstraints(pattern=r"^[\w-]{1,64}$")]
 
 
+class AckBody(BaseModel):
+    alert_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 @dataclass(frozen=True, slots=True)
 class PoolView:
     id: str
@@ -106,9 +113,11 @@ def pool_view(pool: Pool, waiting: list[CustomerState], held: int, claimed_today
 class Console:
     """The pages' handlers: who is signed in, and what each page shows them."""
 
-    def __init__(self, reader: ConsoleReader, authenticator: Authenticator, rules: PoolRules,
-                 send_command: Callable[[str, bytes], Awaitable[None]]) -> None:
+    def __init__(self, reader: ConsoleReader, acks: AckStore, authenticator: Authenticator,
+                 rules: PoolRules, send_command: Callable[[str, bytes], Awaitable[None]]
+                 ) -> None:
         self.reader = reader
+        self.acks = acks
         self.authenticator = authenticator
         self.rules = rules
         self.send_command = send_command  # (customer id, command JSON) to crm.commands
@@ -119,6 +128,7 @@ class Console:
                               ("/console/rep", self.rep_page),
                               ("/console/rep/customers", self.rep_customers),
                               ("/console/pool", self.pool_page),
+                              ("/console/ops", self.ops_page),
                               ("/console/static/{name}", self.static)):
             app.page(path)(cast(Any, handler))
         console = self
@@ -127,7 +137,12 @@ class Console:
             async def post(self, request: Request) -> Any:
                 return await console.claim(request)
 
+        class AckView(View):
+            async def post(self, request: Request) -> Any:
+                return await console.acknowledge(request)
+
         app.page("/console/api/claim")(ClaimView)
+        app.page("/console/api/alerts/ack")(AckView)
 
     def signed_in(self, request: Request) -> Identity | aiohttp.web.Response:
         http = cast(aiohttp.web.Request, request)
@@ -163,6 +178,8 @@ class Console:
             return who
         if who.role == "rep":
             return aiohttp.web.HTTPSeeOther("/console/rep")
+        if who.role in ("ops", "manager"):
+            return aiohttp.web.HTTPSeeOther("/console/ops")
         return _message(404, "尚无页面 No page yet",
                         f"the {who.role} pages are not built yet; the live streams are "
                         "(README: Access)")
@@ -231,6 +248,41 @@ class Console:
             "actor": who.person, "rep_id": who.person})
         await self.send_command(body.customer_id, to_json(command))
         return aiohttp.web.json_response({"command_id": command.command_id}, status=202)
+
+    async def ops_page(self, request: Request) -> Any:
+        """The alert desk: the recent alerts with who acknowledged each, and the riskiest
+        customers with the churn model's version."""
+        who = self.signed_in(request)
+        if isinstance(who, aiohttp.web.Response):
+            return who
+        reason = refusal(who, ReadAlerts(), self.rules)
+        if reason is not None:
+            return _message(403, "无权访问 Not allowed", reason)
+        alerts = await self.reader.recent_alerts()
+        html = TEMPLATES.get_template("ops.html").render(
+            person=who.person, alerts=alerts,
+            acks=await self.acks.of([a.alert_id for _, a in alerts]),
+            types=sorted({a.type for _, a in alerts} | set(ALERT_TYPES)),
+            riskiest=await self.reader.riskiest(),
+            churn_version=await self.reader.model_version("churn"))
+        return aiohttp.web.Response(text=html, content_type="text/html")
+
+    async def acknowledge(self, request: Request) -> Any:
+        """``POST /console/api/alerts/ack`` ``{alert_id}``: acknowledged by the signed-in
+        person, once for everyone (the first stands); answers the acknowledgement."""
+        who = self.signed_in(request)
+        if isinstance(who, aiohttp.web.Response):
+            return aiohttp.web.json_response({"error": "sign in first"}, status=401)
+        reason = refusal(who, AcknowledgeAlert(), self.rules)
+        if reason is not None:
+            return aiohttp.web.json_response({"error": reason}, status=403)
+        try:
+            body = AckBody.model_validate_json(
+                await cast(aiohttp.web.Request, request).read())
+        except ValidationError:
+            return aiohttp.web.json_response({"error": "alert_id is missing"}, status=400)
+        ack = await self.acks.acknowledge(body.alert_id, who.person, datetime.now(UTC))
+        return aiohttp.web.Response(text=ack.model_dump_json(), content_type="application/json")
 
     async def static(self, request: Request, name: str) -> Any:
         path = STATIC / name

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from schemas.outputs import Notice
+from schemas.outputs import Alert, Notice
 from state.customer import CustomerState
 from state.keys import Keys
 
@@ -46,6 +46,23 @@ class ConsoleReader:
             counts = cast(list[int], await pipe.execute())
         per_pool = {p: (counts[1 + 2 * i], counts[2 + 2 * i]) for i, p in enumerate(pool_ids)}
         return counts[0], per_pool
+
+    async def recent_alerts(self, count: int = 200) -> list[tuple[str, Alert]]:
+        """The newest alerts, newest first, with their stream ids."""
+        entries = cast(list[Any], await self.redis.xrevrange(self.keys.alerts(), count=count))
+        return [(entry_id.decode(), Alert.model_validate_json(fields[b"payload"]))
+                for entry_id, fields in entries]
+
+    async def riskiest(self, count: int = 10) -> list[tuple[str, float]]:
+        """The customers most likely to churn, with their risk."""
+        found = cast(list[tuple[bytes, float]], await self.redis.zrevrange(
+            self.keys.riskiest(), 0, count - 1, withscores=True))
+        return [(cid.decode(), float(risk)) for cid, risk in found]
+
+    async def model_version(self, name: str) -> str | None:
+        """The version of a model's last checkpoint."""
+        version = cast(bytes | None, await self.redis.hget(self.keys.model(name), "version"))
+        return version.decode() if version else None
 
     async def notices(self, rep_id: str, count: int = 50) -> list[tuple[str, Notice]]:
         """The rep's newest notices, newest first, with their inbox ids."""

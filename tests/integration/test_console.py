@@ -7,14 +7,17 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from crmstream.settings import Settings
 from tests.integration.conftest import ROOT, eventually, produce, read_topic, token_for
@@ -43,17 +46,28 @@ def browser_paths() -> tuple[str, str]:
     return found[0], found[1]
 
 
-@pytest.fixture
-def browser(browser_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
-    chromium, driver = browser_paths
+def chrome(paths: tuple[str, str]) -> webdriver.Chrome:
+    chromium, driver = paths
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                  "--window-size=1100,900", "--lang=zh-CN"):
         options.add_argument(flag)
-    chrome = webdriver.Chrome(service=Service(driver), options=options)
-    yield chrome
-    chrome.quit()
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+@pytest.fixture
+def browser(browser_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
+    opened = chrome(browser_paths)
+    yield opened
+    opened.quit()
+
+
+@pytest.fixture
+def second_browser(browser_paths: tuple[str, str]) -> Iterator[webdriver.Chrome]:
+    opened = chrome(browser_paths)
+    yield opened
+    opened.quit()
 
 
 def shot(browser: webdriver.Chrome, name: str) -> Path:
@@ -183,3 +197,48 @@ async def test_a_rep_claims_from_its_pool_and_sees_the_outcome_within_seconds(
     commands = await read_topic(settings, settings.topics.commands, expect=commands_before + 3)
     claims = [c for c in commands if c["type"] == "claim"]
     assert [(c["rep_id"], c["actor"]) for c in claims] == [("rep-7", "rep-7")] * 3
+
+
+def angry_texts(settings: Settings, customer: str) -> list[tuple[str, str, bytes]]:
+    """Three negative texts in a row: a ``negative_run`` alert (state/alerts.py)."""
+    now = datetime.now(UTC).isoformat()
+    return [(settings.topics.interactions, customer, orjson.dumps({
+        "event_id": f"{customer}-{n}", "customer_id": customer, "occurred_at": now,
+        "channel": "ticket", "direction": "inbound", "text": text}))
+        for n, text in enumerate(["太差了，要求退款", "客服一直不回复，很失望", "太差了，很失望"])]
+
+
+async def test_ops_acknowledge_an_alert_and_every_desk_sees_it(
+    settings: Settings, worker: Any, browser: webdriver.Chrome,
+    second_browser: webdriver.Chrome,
+) -> None:
+    w = worker()
+    await w.wait_owns_partitions()
+    base = f"http://127.0.0.1:{w.port}"
+    for person, opened in (("ops-1", browser), ("ops-2", second_browser)):
+        opened.get(f"{base}/console/login?token={token_for(person, 'ops')}")
+        assert opened.current_url == f"{base}/console/ops"
+
+    def rows_of(opened: webdriver.Chrome) -> list[Any]:
+        return list(opened.find_elements(By.CSS_SELECTOR, "#alert-rows tr.alert"))
+
+    await produce(settings, angry_texts(settings, "angry-1"))
+    for opened in (browser, second_browser):  # pushed live to both desks
+        await wait_for(lambda opened=opened: len(rows_of(opened)) == 1)
+    browser.find_element(By.CSS_SELECTOR, "button.acknowledge").click()
+    await wait_for(lambda: "✓ ops-1" in rows_of(browser)[0].text, timeout=10)
+    await wait_for(lambda: "✓ ops-1" in rows_of(second_browser)[0].text, timeout=10)
+    second_browser.refresh()  # and it stays acknowledged
+    assert "✓ ops-1" in rows_of(second_browser)[0].text
+    shot(second_browser, "ops")
+    Select(second_browser.find_element(By.ID, "severity-filter")).select_by_value("critical")
+    assert not rows_of(second_browser)[0].is_displayed()  # a warning, filtered out
+
+    alert_id = rows_of(browser)[0].get_attribute("data-alert")
+    async with aiohttp.ClientSession() as http:
+        for person, role, status in (("rep-1", "rep", 403), ("ops-2", "ops", 200)):
+            async with http.post(f"{base}/console/api/alerts/ack", json={"alert_id": alert_id},
+                                 cookies={"crmstream_token": token_for(person, role)}) as r:
+                assert r.status == status
+                if status == 200:
+                    assert (await r.json())["by"] == "ops-1"  # the first stands

@@ -1,0 +1,96 @@
+// crmstream console, the alert desk: alerts live, filtered by type and severity, and
+// acknowledged by a person; an acknowledgement shows on every open desk at once.
+"use strict";
+const SEVERITIES = ["info", "warning", "critical"];
+
+function two(n) { return String(n).padStart(2, "0"); }
+function localTimes(root) {
+  for (const el of root.querySelectorAll("time[datetime]")) {
+    const t = new Date(el.getAttribute("datetime"));
+    el.textContent = `${two(t.getMonth() + 1)}-${two(t.getDate())} ` +
+      `${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}`;
+  }
+}
+
+function filter() {
+  const type = document.getElementById("type-filter").value;
+  const lowest = SEVERITIES.indexOf(document.getElementById("severity-filter").value);
+  for (const row of document.querySelectorAll("#alert-rows tr.alert")) {
+    row.hidden = (type && row.dataset.type !== type) ||
+      SEVERITIES.indexOf(row.dataset.severity) < lowest;
+  }
+}
+
+function cell(text, tag = "td") {
+  const el = document.createElement(tag);
+  el.textContent = text;
+  return el;
+}
+
+function showAck(row, ack) {
+  const td = row.querySelector("td.ack");
+  td.textContent = `✓ ${ack.by} `;
+  const at = document.createElement("time");
+  at.setAttribute("datetime", ack.at);
+  td.appendChild(at);
+  localTimes(td);
+}
+
+function addAlert(id, alert) {
+  if (document.querySelector(`tr[data-id="${CSS.escape(id)}"]`)) return;
+  const row = document.createElement("tr");
+  row.className = `alert ${alert.severity}`;
+  Object.assign(row.dataset, {id, alert: alert.alert_id, type: alert.type,
+                              severity: alert.severity});
+  const severity = cell("");
+  severity.appendChild(cell(alert.severity, "span")).className = "severity";
+  const what = cell("");
+  what.appendChild(cell(alert.type, "b"));
+  what.appendChild(document.createElement("br"));
+  what.appendChild(cell(alert.message, "small"));
+  const time = cell("");
+  time.className = "wide";
+  time.appendChild(cell("", "time")).setAttribute("datetime", alert.at);
+  const ack = cell("");
+  ack.className = "ack";
+  const button = cell("确认 Acknowledge", "button");
+  button.type = "button";
+  button.className = "acknowledge";
+  ack.appendChild(button);
+  for (const part of [severity, cell(alert.customer_id), what, time, ack]) row.appendChild(part);
+  document.getElementById("alert-rows").prepend(row);
+  localTimes(row);
+  filter();
+}
+
+document.getElementById("alert-rows").addEventListener("click", async (event) => {
+  const button = event.target.closest("button.acknowledge");
+  if (!button) return;
+  const row = button.closest("tr");
+  button.disabled = true;
+  const response = await fetch("/console/api/alerts/ack", {
+    method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({alert_id: row.dataset.alert}),
+  });
+  if (response.ok) showAck(row, await response.json());
+  else button.disabled = false;
+});
+
+for (const id of ["type-filter", "severity-filter"]) {
+  document.getElementById(id).addEventListener("change", filter);
+}
+localTimes(document);
+filter();
+
+const live = document.getElementById("live");
+const newest = document.querySelector("#alert-rows tr.alert");
+const alerts = new EventSource("/alerts" + (newest ? `?since=${newest.dataset.id}` : ""));
+alerts.onopen = () => live.classList.add("on");
+alerts.onerror = () => live.classList.remove("on");
+alerts.addEventListener("alert", (event) => addAlert(event.lastEventId, JSON.parse(event.data)));
+const acks = new EventSource("/alerts/acks");
+acks.addEventListener("ack", (event) => {
+  const ack = JSON.parse(event.data);
+  const row = document.querySelector(`tr[data-alert="${CSS.escape(ack.alert_id)}"]`);
+  if (row) showAck(row, ack);
+});
