@@ -1,10 +1,10 @@
 """Who may see and do what: one rule per (role, action), pure, tested as a table.
 
-- a rep reads only its own inbox, and claims only for itself, from the pools it is a
-  member of;
+- a rep reads only its own inbox, claims only for itself from the pools it is a member
+  of, and transfers or releases only its own customers;
 - a manager reads the inboxes of the reps of the pools it manages, and the alerts;
 - ops (and managers) read and acknowledge the alerts;
-- an admin administers its pools' customers (its actions come with the console's pages).
+- an admin transfers and releases its pools' customers.
 """
 
 from __future__ import annotations
@@ -37,7 +37,15 @@ class AcknowledgeAlert:
     pass
 
 
-Action = ReadInbox | ReadAlerts | ClaimFrom | AcknowledgeAlert
+@dataclass(frozen=True, slots=True)
+class HandOver:
+    """Transfer or release a customer, who is in ``pool_id`` and owned by ``owner``."""
+
+    pool_id: str
+    owner: str | None
+
+
+Action = ReadInbox | ReadAlerts | ClaimFrom | AcknowledgeAlert | HandOver
 
 
 def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
@@ -53,6 +61,15 @@ def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
         case ReadAlerts():
             return None if who.role in ("ops", "manager") else (
                 f"the {who.role} role does not read the alerts")
+        case HandOver(pool_id, owner):
+            if who.role == "rep":
+                return None if owner == who.person else (
+                    "a rep transfers or releases only its own customers")
+            pool = rules.pool(pool_id)
+            if who.role == "admin":
+                return None if pool is not None and who.person in pool.admins else (
+                    f"not an admin of pool {pool_id!r}")
+            return f"the {who.role} role transfers and releases no customer"
         case AcknowledgeAlert():
             return None if who.role in ("ops", "manager") else (
                 f"the {who.role} role does not acknowledge alerts")

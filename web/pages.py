@@ -23,13 +23,12 @@ from faust.web import Request, View
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, StringConstraints, ValidationError
 
-from schemas.base import KeyId, to_json
-from schemas.commands import COMMAND_ADAPTER
 from state.alerts import ALERT_TYPES
 from state.customer import CustomerState
 from state.pool_rules import Pool, PoolRules, human_duration
-from web.access import AcknowledgeAlert, ClaimFrom, ReadAlerts, ReadInbox, refusal
+from web.access import AcknowledgeAlert, ReadAlerts, ReadInbox, refusal
 from web.acks import AckStore
+from web.actions import Actions, SendCommand
 from web.auth import COOKIE, Authenticator
 from web.identity import Identity, Unauthenticated
 from web.reader import ConsoleReader
@@ -71,14 +70,6 @@ def rows(customers: list[CustomerState], rules: PoolRules) -> list[CustomerRow]:
     return [CustomerRow(s, *warnings(s)) for s in ordered]
 
 
-class ClaimBody(BaseModel):
-    """What the pool page sends to claim a customer: never who claims (the signed-in rep)."""
-
-    customer_id: KeyId
-    pool_id: KeyId
-    request_id: Annotated[str, StringConstraints(pattern=r"^[\w-]{1,64}$")]
-
-
 class AckBody(BaseModel):
     alert_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
@@ -114,13 +105,12 @@ class Console:
     """The pages' handlers: who is signed in, and what each page shows them."""
 
     def __init__(self, reader: ConsoleReader, acks: AckStore, authenticator: Authenticator,
-                 rules: PoolRules, send_command: Callable[[str, bytes], Awaitable[None]]
-                 ) -> None:
+                 rules: PoolRules, send_command: SendCommand) -> None:
         self.reader = reader
         self.acks = acks
         self.authenticator = authenticator
         self.rules = rules
-        self.send_command = send_command  # (customer id, command JSON) to crm.commands
+        self.actions = Actions(reader, authenticator, rules, send_command)
 
     def register(self, app: faust.App) -> None:
         # Faust makes each handler its view's GET; a bound method is called (request, ...).
@@ -131,18 +121,13 @@ class Console:
                               ("/console/ops", self.ops_page),
                               ("/console/static/{name}", self.static)):
             app.page(path)(cast(Any, handler))
-        console = self
 
-        class ClaimView(View):  # POST: Faust makes a function's view GET only
-            async def post(self, request: Request) -> Any:
-                return await console.claim(request)
-
-        class AckView(View):
-            async def post(self, request: Request) -> Any:
-                return await console.acknowledge(request)
-
-        app.page("/console/api/claim")(ClaimView)
-        app.page("/console/api/alerts/ack")(AckView)
+        posts = {"/console/api/claim": self.actions.claim,
+                 "/console/api/transfer": self.actions.transfer,
+                 "/console/api/release": self.actions.release,
+                 "/console/api/alerts/ack": self.acknowledge}
+        for path, handler in posts.items():
+            app.page(path)(_post_view(handler))
 
     def signed_in(self, request: Request) -> Identity | aiohttp.web.Response:
         http = cast(aiohttp.web.Request, request)
@@ -221,34 +206,6 @@ class Console:
             max_total=self.rules.max_customers_per_rep)
         return aiohttp.web.Response(text=html, content_type="text/html")
 
-    async def claim(self, request: Request) -> Any:
-        """``POST /console/api/claim`` ``{customer_id, pool_id, request_id}``: a claim for
-        the signed-in rep, whatever the body says, sent to the commands topic like any
-        CRM's; the same ``request_id`` makes the same command (the worker applies it
-        once). The outcome reaches the page as the rep's ``assigned`` or ``rejected``
-        notice. 202 once Kafka has the command; 400, 401 or 403 with the reason, and then
-        nothing reaches Kafka."""
-        http = cast(aiohttp.web.Request, request)
-        who = self.signed_in(request)
-        if isinstance(who, aiohttp.web.Response):
-            return aiohttp.web.json_response({"error": "sign in first"}, status=401)
-        try:
-            body = ClaimBody.model_validate_json(await http.read())
-        except ValidationError as invalid:
-            first = invalid.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            return aiohttp.web.json_response({"error": f"{where}: {first['msg']}"},
-                                             status=400)
-        reason = refusal(who, ClaimFrom(body.pool_id), self.rules)
-        if reason is not None:
-            return aiohttp.web.json_response({"error": reason}, status=403)
-        command = COMMAND_ADAPTER.validate_python({
-            "command_id": f"web-{who.person}-{body.request_id}", "type": "claim",
-            "customer_id": body.customer_id, "issued_at": datetime.now(UTC),
-            "actor": who.person, "rep_id": who.person})
-        await self.send_command(body.customer_id, to_json(command))
-        return aiohttp.web.json_response({"command_id": command.command_id}, status=202)
-
     async def ops_page(self, request: Request) -> Any:
         """The alert desk: the recent alerts with who acknowledged each, and the riskiest
         customers with the churn model's version."""
@@ -294,6 +251,15 @@ class Console:
 
     async def _rows(self, rep_id: str) -> list[CustomerRow]:
         return rows(await self.reader.customers_of(rep_id), self.rules)
+
+
+def _post_view(handler: Callable[[Request], Awaitable[Any]]) -> type[View]:
+    """A view that answers POST (Faust makes a function's view answer GET only)."""
+    class PostView(View):
+        async def post(self, request: Request) -> Any:
+            return await handler(request)
+
+    return PostView
 
 
 def _message(status: int, title: str, detail: str) -> aiohttp.web.Response:

@@ -22,6 +22,10 @@ class ConsoleReader:
         members = cast(set[bytes], await self.redis.smembers(self.keys.rep_customers(rep_id)))
         return await self._states(sorted(m.decode() for m in members))
 
+    async def customer(self, customer_id: str) -> CustomerState | None:
+        found = await self._states([customer_id])
+        return found[0] if found else None
+
     async def _states(self, ids: list[str]) -> list[CustomerState]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for cid in ids:

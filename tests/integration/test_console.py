@@ -242,3 +242,45 @@ async def test_ops_acknowledge_an_alert_and_every_desk_sees_it(
                 assert r.status == status
                 if status == 200:
                     assert (await r.json())["by"] == "ops-1"  # the first stands
+
+
+async def test_a_rep_transfers_and_releases_its_customers_from_its_page(
+    settings: Settings, worker: Any, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(CLAIM_RULES)
+    settings.pool_rules_file = rules
+    w = worker()
+    await w.wait_owns_partitions()
+    base = f"http://127.0.0.1:{w.port}"
+    await produce(settings, [register(settings, c, owner="rep-7") for c in ("甲-1", "甲-2")])
+    await eventually(lambda: _customers_stored(w.port, "rep-7"))
+    browser.get(f"{base}/console/login?token={token_for('rep-7', 'rep')}")
+
+    def act(customer: str, form: str, value: str) -> None:
+        row = browser.find_element(By.CSS_SELECTOR, f"tr[data-customer='{customer}']")
+        row.find_element(By.TAG_NAME, "summary").click()
+        row.find_element(By.CSS_SELECTOR, f"form.{form} input").send_keys(value)
+        shot(browser, f"rep-{form}")
+        row.find_element(By.CSS_SELECTOR, f"form.{form} button").click()
+
+    def listed() -> list[str]:
+        return [str(r.get_attribute("data-customer")) for r in browser.find_elements(
+            By.CSS_SELECTOR, "#customer-rows tr[data-customer]")]
+
+    act("甲-1", "transfer", "rep-8")
+    await wait_for(lambda: listed() == ["甲-2"], timeout=15)
+    act("甲-2", "release", "客户要求暂停 paused")
+    await wait_for(lambda: listed() == [], timeout=15)
+    kinds = [n.get_attribute("data-type") for n in browser.find_elements(
+        By.CSS_SELECTOR, "#notices .notice")]
+    assert kinds[:2] == ["released", "transferred_out"]
+
+    browser.get(f"{base}/console/login?token={token_for('rep-8', 'rep')}")
+    assert listed() == ["甲-1"]  # the transfer arrived
+    async with aiohttp.ClientSession(cookies={"crmstream_token": token_for("rep-9", "rep")}
+                                     ) as http, http.post(
+            f"{base}/console/api/transfer",
+            json={"customer_id": "甲-1", "to_rep_id": "rep-9", "request_id": "x"}) as r:
+        assert (r.status, (await r.json())["error"]) == (
+            403, "a rep transfers or releases only its own customers")

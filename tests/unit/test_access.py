@@ -8,7 +8,7 @@ import pytest
 
 from state.pool_rules import Pool, PoolRules
 from tests.factories import T0
-from web.access import Action, ClaimFrom, ReadAlerts, ReadInbox, refusal
+from web.access import Action, ClaimFrom, HandOver, ReadAlerts, ReadInbox, refusal
 from web.auth import COOKIE, Authenticator
 from web.identity import Identity, Role, Unauthenticated, issue, verify
 
@@ -41,6 +41,13 @@ RULES = PoolRules(
     ("rep", "rep-1", ClaimFrom("nowhere"), False),
     ("manager", "mgr-east", ClaimFrom("east"), False),
     ("ops", "ops-1", ClaimFrom("east"), False),
+    ("rep", "rep-1", HandOver("east", owner="rep-1"), True),
+    ("rep", "rep-2", HandOver("east", owner="rep-1"), False),  # not its customer
+    ("rep", "rep-2", HandOver("east", owner=None), False),
+    ("admin", "adm-east", HandOver("east", owner="rep-1"), True),
+    ("admin", "adm-east", HandOver("west", owner="rep-9"), False),  # another pool
+    ("manager", "mgr-east", HandOver("east", owner="rep-1"), False),
+    ("ops", "ops-1", HandOver("east", owner="rep-1"), False),
 ])
 def test_who_may_do_what(role: Role, person: str, action: Action, allowed: bool) -> None:
     reason = refusal(Identity(person, role), action, RULES)

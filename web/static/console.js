@@ -76,7 +76,9 @@ function addNotice(id, notice) {
   localTimes(item);
 }
 
-async function refreshCustomers() {
+async function refreshCustomers(force = true) {
+  // The periodic refresh leaves the rows alone while the rep is filling in an action.
+  if (!force && document.querySelector("#customer-rows details[open]")) return;
   const response = await fetch("/console/rep/customers", {credentials: "same-origin"});
   if (!response.ok) return;
   const rows = document.getElementById("customer-rows");
@@ -102,6 +104,28 @@ function listen() {
   });
 }
 
+// Transfer and release from My customers: the API acts as the signed-in rep; the notice
+// that follows (transferred_out, released, or rejected) refreshes the rows.
+document.getElementById("customer-rows").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target, row = form.closest("tr");
+  const outcome = row.querySelector(".outcome");
+  const action = form.classList.contains("transfer") ? "transfer" : "release";
+  const body = {customer_id: row.dataset.customer, request_id: crypto.randomUUID(),
+                ...Object.fromEntries(new FormData(form))};
+  outcome.textContent = "申请中 pending…";
+  outcome.className = "outcome pending";
+  const response = await fetch(`/console/api/${action}`, {
+    method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    const failed = await response.json().catch(() => ({error: response.statusText}));
+    outcome.textContent = `✗ ${failed.error}`;
+    outcome.className = "outcome refused";
+  }
+});
+
 document.getElementById("mark-read").addEventListener("click", () => {
   const newest = document.querySelector("#notices .notice");
   if (newest) localStorage.setItem(readKey, newest.dataset.id);
@@ -111,5 +135,5 @@ localTimes(document);
 tick();
 countUnread();
 setInterval(tick, 1000);
-setInterval(refreshCustomers, 10000);
+setInterval(() => refreshCustomers(false), 10000);
 listen();
