@@ -1,16 +1,8 @@
 // crmstream console, the alert desk: alerts live, filtered by type and severity, and
 // acknowledged by a person; an acknowledgement shows on every open desk at once.
 "use strict";
+// Needs common.js.
 const SEVERITIES = ["info", "warning", "critical"];
-
-function two(n) { return String(n).padStart(2, "0"); }
-function localTimes(root) {
-  for (const el of root.querySelectorAll("time[datetime]")) {
-    const t = new Date(el.getAttribute("datetime"));
-    el.textContent = `${two(t.getMonth() + 1)}-${two(t.getDate())} ` +
-      `${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}`;
-  }
-}
 
 function filter() {
   const type = document.getElementById("type-filter").value;
@@ -82,15 +74,10 @@ for (const id of ["type-filter", "severity-filter"]) {
 localTimes(document);
 filter();
 
-const live = document.getElementById("live");
 const newest = document.querySelector("#alert-rows tr.alert");
-const alerts = new EventSource("/alerts" + (newest ? `?since=${newest.dataset.id}` : ""));
-alerts.onopen = () => live.classList.add("on");
-alerts.onerror = () => live.classList.remove("on");
-alerts.addEventListener("alert", (event) => addAlert(event.lastEventId, JSON.parse(event.data)));
-const acks = new EventSource("/alerts/acks");
-acks.addEventListener("ack", (event) => {
-  const ack = JSON.parse(event.data);
+liveStream("/alerts" + (newest ? `?since=${newest.dataset.id}` : ""),
+           {alert: (alert, id) => addAlert(id, alert)});
+liveStream("/alerts/acks", {ack: (ack) => {
   const row = document.querySelector(`tr[data-alert="${CSS.escape(ack.alert_id)}"]`);
   if (row) showAck(row, ack);
-});
+}});

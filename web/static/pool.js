@@ -2,13 +2,9 @@
 // idempotency key, so a double click claims once); the outcome comes back on the rep's live
 // inbox as the `assigned` or `rejected` notice, and shows on the customer's row.
 "use strict";
+// Needs common.js.
 const rep = document.body.dataset.rep;
-
-function two(n) { return String(n).padStart(2, "0"); }
-for (const el of document.querySelectorAll("time[datetime]")) {
-  const t = new Date(el.getAttribute("datetime"));
-  el.textContent = `${two(t.getMonth() + 1)}-${two(t.getDate())} ${two(t.getHours())}:${two(t.getMinutes())}`;
-}
+localTimes(document);
 
 function rowOf(customer) {
   return [...document.querySelectorAll("tr[data-customer]")]
@@ -41,12 +37,7 @@ for (const button of document.querySelectorAll("button.claim")) {
   });
 }
 
-const stream = new EventSource(`/reps/${encodeURIComponent(rep)}/notices`);
-const live = document.getElementById("live");
-stream.onopen = () => live.classList.add("on");
-stream.onerror = () => live.classList.remove("on");
-stream.addEventListener("notice", (event) => {
-  const notice = JSON.parse(event.data);
+liveStream(`/reps/${encodeURIComponent(rep)}/notices`, {notice: (notice) => {
   const row = rowOf(notice.customer_id);
   if (!row || !row.dataset.requestId) return;
   if (notice.type === "assigned") {
@@ -57,4 +48,4 @@ stream.addEventListener("notice", (event) => {
     show(row, `✗ ${notice.reason}`, "refused");
     row.querySelector("button.claim").disabled = false;
   }
-});
+}});

@@ -2,39 +2,10 @@
 // session cookie signs the stream in), unread counts per type, and My customers refreshed
 // when a notice arrives or every 10 s (a follow-up moves a customer down without a notice).
 "use strict";
+// Needs common.js.
 const rep = document.body.dataset.rep;
 const labels = JSON.parse(document.body.dataset.labels);
 const readKey = `crmstream:read:${rep}`;  // the newest inbox id this browser marked read
-
-function left(ms) {
-  if (ms <= 0) return "已到期 due";
-  const s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600);
-  const m = Math.floor(s % 3600 / 60), sec = s % 60;
-  const two = (n) => String(n).padStart(2, "0");
-  return d ? `${d}d ${two(h)}:${two(m)}:${two(sec)}` : `${two(h)}:${two(m)}:${two(sec)}`;
-}
-
-function tick() {
-  const now = Date.now();
-  for (const cell of document.querySelectorAll(".countdown[data-deadline]")) {
-    if (!cell.dataset.deadline) continue;
-    const ms = Date.parse(cell.dataset.deadline) - now;
-    cell.textContent = left(ms);
-    const warn = Number(cell.dataset.warnS) * 1000, manager = Number(cell.dataset.managerWarnS) * 1000;
-    cell.classList.toggle("red", manager > 0 ? ms <= manager : ms <= 0);
-    cell.classList.toggle("amber", !cell.classList.contains("red") && warn > 0 && ms <= warn);
-  }
-}
-
-// Times come in UTC (RFC 3339); a person reads them in the browser's own time zone.
-function localTimes(root) {
-  const two = (n) => String(n).padStart(2, "0");
-  for (const el of root.querySelectorAll("time[datetime]")) {
-    const t = new Date(el.getAttribute("datetime"));
-    el.textContent = `${two(t.getMonth() + 1)}-${two(t.getDate())} ` +
-      `${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}`;
-  }
-}
 
 function newer(a, b) {  // Redis stream ids "ms-seq"
   const [am, as] = a.split("-").map(Number), [bm, bs] = b.split("-").map(Number);
@@ -86,22 +57,17 @@ async function refreshCustomers(force = true) {
   localTimes(rows);
   document.getElementById("customer-count").textContent =
     document.querySelectorAll("#customer-rows tr[data-customer]").length;
-  tick();
+  tickCountdowns();
 }
 
 function listen() {
   const newest = document.querySelector("#notices .notice");
-  const since = newest ? newest.dataset.id : "$";
-  const url = `/reps/${encodeURIComponent(rep)}/notices` + (since === "$" ? "" : `?since=${since}`);
-  const stream = new EventSource(url);
-  const live = document.getElementById("live");
-  stream.onopen = () => live.classList.add("on");
-  stream.onerror = () => live.classList.remove("on");  // EventSource reconnects by itself
-  stream.addEventListener("notice", (event) => {
-    addNotice(event.lastEventId, JSON.parse(event.data));
+  const url = `/reps/${encodeURIComponent(rep)}/notices` + (newest ? `?since=${newest.dataset.id}` : "");
+  liveStream(url, {notice: (notice, id) => {
+    addNotice(id, notice);
     countUnread();
     refreshCustomers();
-  });
+  }});
 }
 
 // Transfer and release from My customers: the API acts as the signed-in rep; the notice
@@ -132,8 +98,8 @@ document.getElementById("mark-read").addEventListener("click", () => {
   countUnread();
 });
 localTimes(document);
-tick();
+tickCountdowns();
 countUnread();
-setInterval(tick, 1000);
+setInterval(tickCountdowns, 1000);
 setInterval(() => refreshCustomers(false), 10000);
 listen();

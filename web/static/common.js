@@ -1,0 +1,46 @@
+// crmstream console: what every page shares. Times come in UTC (RFC 3339) and are shown in
+// the browser's own time zone; countdowns to a reclaim move every second, amber inside the
+// pool's warning time and red inside the manager's; live streams are Server-Sent Events
+// signed in by the session cookie, and show whether they are connected.
+"use strict";
+
+function two(n) { return String(n).padStart(2, "0"); }
+
+function localTimes(root) {
+  for (const el of root.querySelectorAll("time[datetime]")) {
+    const t = new Date(el.getAttribute("datetime"));
+    el.textContent = `${two(t.getMonth() + 1)}-${two(t.getDate())} ` +
+      `${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}`;
+  }
+}
+
+function timeLeft(ms) {
+  if (ms <= 0) return "已到期 due";
+  const s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600);
+  const m = Math.floor(s % 3600 / 60), sec = s % 60;
+  return d ? `${d}d ${two(h)}:${two(m)}:${two(sec)}` : `${two(h)}:${two(m)}:${two(sec)}`;
+}
+
+function tickCountdowns() {
+  const now = Date.now();
+  for (const cell of document.querySelectorAll(".countdown[data-deadline]")) {
+    if (!cell.dataset.deadline) continue;
+    const ms = Date.parse(cell.dataset.deadline) - now;
+    cell.textContent = timeLeft(ms);
+    const warn = Number(cell.dataset.warnS) * 1000;
+    const manager = Number(cell.dataset.managerWarnS) * 1000;
+    cell.classList.toggle("red", manager > 0 ? ms <= manager : ms <= 0);
+    cell.classList.toggle("amber", !cell.classList.contains("red") && warn > 0 && ms <= warn);
+  }
+}
+
+function liveStream(url, handlers) {
+  const stream = new EventSource(url);
+  const live = document.getElementById("live");
+  stream.onopen = () => live && live.classList.add("on");
+  stream.onerror = () => live && live.classList.remove("on");  // it reconnects by itself
+  for (const [event, handle] of Object.entries(handlers)) {
+    stream.addEventListener(event, (e) => handle(JSON.parse(e.data), e.lastEventId));
+  }
+  return stream;
+}
