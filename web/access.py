@@ -2,7 +2,8 @@
 
 - a rep reads only its own inbox, claims only for itself from the pools it is a member
   of, and transfers or releases only its own customers;
-- a manager reads the inboxes of the reps of the pools it manages, and the alerts;
+- everyone reads its own inbox; a manager also the inboxes and customers of the reps of
+  the pools it manages (its team), and the alerts;
 - ops (and managers) read and acknowledge the alerts;
 - an admin transfers and releases its pools' customers.
 """
@@ -26,6 +27,11 @@ class ReadAlerts:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadTeam:
+    """The reps of the pools the signed-in manager manages, and their customers."""
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimFrom:
     """Claim a customer waiting in ``pool_id`` (always for the signed-in rep itself)."""
 
@@ -45,43 +51,59 @@ class HandOver:
     owner: str | None
 
 
-Action = ReadInbox | ReadAlerts | ClaimFrom | AcknowledgeAlert | HandOver
+Action = ReadInbox | ReadAlerts | ReadTeam | ClaimFrom | AcknowledgeAlert | HandOver
 
 
 def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
     """Why ``who`` may not do ``action``; None when it may."""
     match action:
         case ReadInbox(rep_id):
-            if who.role == "rep":
-                return None if who.person == rep_id else "a rep reads only its own inbox"
-            if who.role == "manager":
-                return None if rep_id in managed_reps(who.person, rules) else (
-                    f"{rep_id} is not a rep of a pool you manage")
-            return f"the {who.role} role reads no rep's inbox"
+            return _inbox(who, rep_id, rules)
         case ReadAlerts():
             return None if who.role in ("ops", "manager") else (
                 f"the {who.role} role does not read the alerts")
+        case ReadTeam():
+            return None if who.role == "manager" else f"the {who.role} role has no team"
         case HandOver(pool_id, owner):
-            if who.role == "rep":
-                return None if owner == who.person else (
-                    "a rep transfers or releases only its own customers")
-            pool = rules.pool(pool_id)
-            if who.role == "admin":
-                return None if pool is not None and who.person in pool.admins else (
-                    f"not an admin of pool {pool_id!r}")
-            return f"the {who.role} role transfers and releases no customer"
+            return _hand_over(who, pool_id, owner, rules)
         case AcknowledgeAlert():
             return None if who.role in ("ops", "manager") else (
                 f"the {who.role} role does not acknowledge alerts")
         case ClaimFrom(pool_id):
-            if who.role != "rep":
-                return f"the {who.role} role claims no customer"
-            pool = rules.pool(pool_id)
-            if pool is None:
-                return f"unknown pool {pool_id!r}"
-            return None if rules.is_member(pool, who.person) else (
-                f"not a member of pool {pool_id!r}")
+            return _claim(who, pool_id, rules)
     raise AssertionError(f"unhandled action {action!r}")  # pragma: no cover
+
+
+def _inbox(who: Identity, rep_id: str, rules: PoolRules) -> str | None:
+    if who.person == rep_id:  # one's own inbox (a manager's holds its warnings)
+        return None
+    if who.role == "rep":
+        return "a rep reads only its own inbox"
+    if who.role == "manager":
+        return None if rep_id in managed_reps(who.person, rules) else (
+            f"{rep_id} is not a rep of a pool you manage")
+    return f"the {who.role} role reads no rep's inbox"
+
+
+def _hand_over(who: Identity, pool_id: str, owner: str | None, rules: PoolRules
+               ) -> str | None:
+    if who.role == "rep":
+        return None if owner == who.person else (
+            "a rep transfers or releases only its own customers")
+    if who.role == "admin":
+        pool = rules.pool(pool_id)
+        return None if pool is not None and who.person in pool.admins else (
+            f"not an admin of pool {pool_id!r}")
+    return f"the {who.role} role transfers and releases no customer"
+
+
+def _claim(who: Identity, pool_id: str, rules: PoolRules) -> str | None:
+    if who.role != "rep":
+        return f"the {who.role} role claims no customer"
+    pool = rules.pool(pool_id)
+    if pool is None:
+        return f"unknown pool {pool_id!r}"
+    return None if rules.is_member(pool, who.person) else f"not a member of pool {pool_id!r}"
 
 
 def managed_reps(manager: str, rules: PoolRules) -> set[str]:

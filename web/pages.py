@@ -3,9 +3,10 @@ stylesheet and one script, no build chain. Sign-in is a token (``crmstream token
 once as ``/console/login?token=...``: it becomes an HttpOnly, SameSite cookie, which also
 signs in the page's live stream (a browser's ``EventSource`` cannot send headers).
 
-Pages so far: a rep's own page (My customers with live countdowns, the inbox live), its
-pools (their rules, the customers waiting, a Claim button that sends the claim as the rep),
-and the alert desk for ops and managers (alerts live, filtered, acknowledged by a person).
+Pages so far: a rep's own page (My customers with live countdowns, the inbox live, transfer
+and release), its pools (their rules, the customers waiting, Claim), a manager's team (each
+rep's holdings and what is slipping, the manager's warnings live), and the alert desk for
+ops and managers (alerts live, filtered, acknowledged by a person).
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from pydantic import BaseModel, StringConstraints, ValidationError
 from state.alerts import ALERT_TYPES
 from state.customer import CustomerState
 from state.pool_rules import Pool, PoolRules, human_duration
-from web.access import AcknowledgeAlert, ReadAlerts, ReadInbox, refusal
+from web.access import (
+    AcknowledgeAlert,
+    ReadAlerts,
+    ReadInbox,
+    ReadTeam,
+    managed_reps,
+    refusal,
+)
 from web.acks import AckStore
 from web.actions import Actions, SendCommand
 from web.auth import COOKIE, Authenticator
@@ -55,6 +63,35 @@ class CustomerRow:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.state, name)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMember:
+    """A rep as its manager sees it: what it holds, and how much of it is slipping."""
+
+    rep_id: str
+    held: int
+    limit: int | None
+    warned: int  # inside its pool's warning time
+    manager_warned: int  # inside the manager's warning time
+    overdue: int  # past the deadline, not reclaimed (yet, or never: no auto-reclaim)
+
+
+def team(customers_of: dict[str, list[CustomerState]], rules: PoolRules, now: datetime
+         ) -> tuple[list[TeamMember], list[CustomerRow]]:
+    """Each rep's numbers, and every customer inside its pool's warning time, soonest
+    deadline first."""
+    members, slipping = [], []
+    for rep_id, customers in sorted(customers_of.items()):
+        shown = rows(customers, rules)
+        left = [(r, (r.deadline - now).total_seconds()) for r in shown if r.deadline]
+        warned = [r for r, s in left if 0 < s <= r.warn_s]
+        members.append(TeamMember(
+            rep_id, len(customers), rules.max_customers_per_rep, len(warned),
+            sum(1 for r, s in left if 0 < s <= r.manager_warn_s),
+            sum(1 for _, s in left if s <= 0)))
+        slipping += warned + [r for r, s in left if s <= 0]
+    return members, sorted(slipping, key=lambda r: r.deadline)
 
 
 def rows(customers: list[CustomerState], rules: PoolRules) -> list[CustomerRow]:
@@ -119,6 +156,7 @@ class Console:
                               ("/console/rep/customers", self.rep_customers),
                               ("/console/pool", self.pool_page),
                               ("/console/ops", self.ops_page),
+                              ("/console/team", self.team_page),
                               ("/console/static/{name}", self.static)):
             app.page(path)(cast(Any, handler))
 
@@ -163,7 +201,9 @@ class Console:
             return who
         if who.role == "rep":
             return aiohttp.web.HTTPSeeOther("/console/rep")
-        if who.role in ("ops", "manager"):
+        if who.role == "manager":
+            return aiohttp.web.HTTPSeeOther("/console/team")
+        if who.role == "ops":
             return aiohttp.web.HTTPSeeOther("/console/ops")
         return _message(404, "尚无页面 No page yet",
                         f"the {who.role} pages are not built yet; the live streams are "
@@ -204,6 +244,24 @@ class Console:
         html = TEMPLATES.get_template("pool.html").render(
             rep_id=who.person, pools=views, held=held,
             max_total=self.rules.max_customers_per_rep)
+        return aiohttp.web.Response(text=html, content_type="text/html")
+
+    async def team_page(self, request: Request) -> Any:
+        """A manager's team: each rep's holdings against the limit and what is slipping,
+        the customers inside their pool's warning time, and the manager's own warnings."""
+        who = self.signed_in(request)
+        if isinstance(who, aiohttp.web.Response):
+            return who
+        reason = refusal(who, ReadTeam(), self.rules)
+        if reason is not None:
+            return _message(403, "无权访问 Not allowed", reason)
+        reps = sorted(managed_reps(who.person, self.rules))
+        members, slipping = team(
+            {rep: await self.reader.customers_of(rep) for rep in reps}, self.rules,
+            datetime.now(UTC))
+        html = TEMPLATES.get_template("team.html").render(
+            person=who.person, members=members, slipping=slipping,
+            notices=await self.reader.notices(who.person), labels=NOTICE_LABELS)
         return aiohttp.web.Response(text=html, content_type="text/html")
 
     async def ops_page(self, request: Request) -> Any:

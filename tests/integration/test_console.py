@@ -129,11 +129,11 @@ async def test_a_rep_watches_its_countdown_turn_red_and_a_warning_arrive_live(
     shot(browser, "rep-phone")
 
 
-async def _customers_stored(port: int, rep: str) -> bool:
+async def _customers_stored(port: int, rep: str, expected: int = 2) -> bool:
     cookie = {"crmstream_token": token_for(rep, "rep")}
     async with aiohttp.ClientSession(cookies=cookie) as http, http.get(
             f"http://127.0.0.1:{port}/console/rep/customers") as r:
-        return r.status == 200 and (await r.text()).count("data-customer") == 2
+        return r.status == 200 and (await r.text()).count("data-customer") == expected
 
 
 CLAIM_RULES = """
@@ -284,3 +284,51 @@ async def test_a_rep_transfers_and_releases_its_customers_from_its_page(
             json={"customer_id": "甲-1", "to_rep_id": "rep-9", "request_id": "x"}) as r:
         assert (r.status, (await r.json())["error"]) == (
             403, "a rep transfers or releases only its own customers")
+
+
+TEAM_RULES = """
+levels: [A, C]
+default_pool: public
+pools:
+  - id: public
+    name: 公海 Public
+    members: [rep-7, rep-8]
+    managers: [mgr]
+    rules:
+      - type: no_follow_up
+        periods: {A: 600s, C: 20s}
+    warn_before: 15s
+    manager_warn_before: 8s
+"""
+
+
+async def test_a_manager_sees_its_team_slip_and_its_warnings_arrive(
+    settings: Settings, worker: Any, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(TEAM_RULES)
+    settings.pool_rules_file = rules
+    w = worker()
+    await w.wait_owns_partitions()
+    base = f"http://127.0.0.1:{w.port}"
+    await produce(settings, [register(settings, "乙-1", owner="rep-7"),
+                             register(settings, "乙-2", level="A", owner="rep-8")])
+    await eventually(lambda: _customers_stored(w.port, "rep-7", expected=1))
+    browser.get(f"{base}/console/login?token={token_for('mgr', 'manager')}")
+    assert browser.current_url == f"{base}/console/team"
+
+    def cells(rep: str) -> list[str]:
+        return [c.text for c in browser.find_elements(
+            By.CSS_SELECTOR, f"tr[data-rep='{rep}'] td")]
+
+    assert cells("rep-8") == ["rep-8", "1", "0", "0", "0"]
+    # the manager's own warning comes 8 s before the deadline: live, and the page re-reads
+    await wait_for(lambda: browser.find_elements(By.CSS_SELECTOR,
+                                                 "#notices .notice.reclaim_warning"))
+    await wait_for(lambda: cells("rep-7")[3] == "1")
+    slipping = browser.find_elements(By.CSS_SELECTOR, "#slipping tr[data-customer]")
+    assert [s.get_attribute("data-customer") for s in slipping] == ["乙-1"]
+    shot(browser, "team")
+    browser.get(f"{base}/console/login?token={token_for('rep-7', 'rep')}")
+    browser.get(f"{base}/console/team")
+    assert "the rep role has no team" in browser.page_source

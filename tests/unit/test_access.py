@@ -8,7 +8,15 @@ import pytest
 
 from state.pool_rules import Pool, PoolRules
 from tests.factories import T0
-from web.access import Action, ClaimFrom, HandOver, ReadAlerts, ReadInbox, refusal
+from web.access import (
+    Action,
+    ClaimFrom,
+    HandOver,
+    ReadAlerts,
+    ReadInbox,
+    ReadTeam,
+    refusal,
+)
 from web.auth import COOKIE, Authenticator
 from web.identity import Identity, Role, Unauthenticated, issue, verify
 
@@ -35,6 +43,10 @@ RULES = PoolRules(
     ("manager", "mgr-west", ReadAlerts(), True),
     ("rep", "rep-1", ReadAlerts(), False),
     ("admin", "adm-east", ReadAlerts(), False),
+    ("manager", "mgr-east", ReadInbox("mgr-east"), True),  # its own warnings
+    ("manager", "mgr-east", ReadTeam(), True),
+    ("rep", "rep-1", ReadTeam(), False),
+    ("ops", "ops-1", ReadTeam(), False),
     ("rep", "rep-1", ClaimFrom("east"), True),
     ("rep", "rep-2", ClaimFrom("east"), True),  # a member through its team
     ("rep", "rep-9", ClaimFrom("east"), False),

@@ -8,7 +8,7 @@ from datetime import timedelta
 from state.customer import CustomerState, new_customer
 from state.pool_rules import Pool, PoolRules
 from tests.factories import T0
-from web.pages import TEMPLATES, rows
+from web.pages import TEMPLATES, rows, team
 
 RULES = PoolRules(levels=["A"], default_pool="p", pools=[
     Pool(id="p", name="公海", auto_reclaim=False, managers=["m"],
@@ -34,3 +34,18 @@ def test_names_are_escaped() -> None:
     html = TEMPLATES.get_template("customer_rows.html").render(customers=shown)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_a_managers_team_counts_what_is_slipping() -> None:
+    def owned(cid: str, due_in: timedelta | None) -> CustomerState:
+        return customer(cid, due_in).model_copy(update={"owner": "rep-1"})
+
+    members, slipping = team({
+        "rep-1": [owned("calm", timedelta(hours=3)), owned("warned", timedelta(minutes=30)),
+                  owned("manager", timedelta(minutes=5)), owned("late", -timedelta(minutes=1)),
+                  owned("never", None)],
+        "rep-2": [],
+    }, RULES, T0)
+    assert [(m.rep_id, m.held, m.warned, m.manager_warned, m.overdue) for m in members] == [
+        ("rep-1", 5, 2, 1, 1), ("rep-2", 0, 0, 0, 0)]
+    assert [r.customer_id for r in slipping] == ["late", "manager", "warned"]
