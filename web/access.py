@@ -4,7 +4,7 @@
   of, and transfers or releases only its own customers;
 - everyone reads its own inbox; a manager also the inboxes and customers of the reps of
   the pools it manages (its team), and the alerts;
-- ops (and managers) read and acknowledge the alerts;
+- ops (and managers) read and acknowledge the alerts, and ops read any customer's page;
 - an admin transfers and releases its pools' customers.
 """
 
@@ -32,6 +32,14 @@ class ReadTeam:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadCustomer:
+    """One customer's page: it is in ``pool_id`` and owned by ``owner``."""
+
+    pool_id: str
+    owner: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimFrom:
     """Claim a customer waiting in ``pool_id`` (always for the signed-in rep itself)."""
 
@@ -51,7 +59,8 @@ class HandOver:
     owner: str | None
 
 
-Action = ReadInbox | ReadAlerts | ReadTeam | ClaimFrom | AcknowledgeAlert | HandOver
+Action = (ReadInbox | ReadAlerts | ReadTeam | ReadCustomer | ClaimFrom | AcknowledgeAlert
+          | HandOver)
 
 
 def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
@@ -66,6 +75,8 @@ def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
             return None if who.role == "manager" else f"the {who.role} role has no team"
         case HandOver(pool_id, owner):
             return _hand_over(who, pool_id, owner, rules)
+        case ReadCustomer(pool_id, owner):
+            return _customer(who, pool_id, owner, rules)
         case AcknowledgeAlert():
             return None if who.role in ("ops", "manager") else (
                 f"the {who.role} role does not acknowledge alerts")
@@ -95,6 +106,25 @@ def _hand_over(who: Identity, pool_id: str, owner: str | None, rules: PoolRules
         return None if pool is not None and who.person in pool.admins else (
             f"not an admin of pool {pool_id!r}")
     return f"the {who.role} role transfers and releases no customer"
+
+
+def _customer(who: Identity, pool_id: str, owner: str | None, rules: PoolRules
+              ) -> str | None:
+    """A rep sees its own customers and those waiting in its pools; a manager its team's
+    and its pools'; an admin its pools'; ops every customer (alerts name them)."""
+    pool = rules.pool(pool_id)
+    match who.role:
+        case "ops":
+            return None
+        case "rep" if owner == who.person or (
+                owner is None and pool is not None and rules.is_member(pool, who.person)):
+            return None
+        case "manager" if (pool is not None and who.person in pool.managers) or (
+                owner in managed_reps(who.person, rules)):
+            return None
+        case "admin" if pool is not None and who.person in pool.admins:
+            return None
+    return "not a customer of yours, your team's or your pools'"
 
 
 def _claim(who: Identity, pool_id: str, rules: PoolRules) -> str | None:

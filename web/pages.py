@@ -30,6 +30,7 @@ from state.pool_rules import Pool, PoolRules, human_duration
 from web.access import (
     AcknowledgeAlert,
     ReadAlerts,
+    ReadCustomer,
     ReadInbox,
     ReadTeam,
     managed_reps,
@@ -48,6 +49,9 @@ NOTICE_LABELS = {
     "reclaimed": "已回收 Reclaimed", "transferred_out": "转出 Transferred out",
     "released": "释放 Released", "rejected": "被拒 Rejected",
 }
+ACTIVITY_ROWS = (("interactions", "互动 Interactions"), ("sessions", "访问 Sessions"),
+                 ("clicks", "点击 Clicks"), ("orders", "订单 Orders"),
+                 ("paid_amount", "成交额 Paid"), ("refunds", "退款 Refunds"))
 SESSION = timedelta(hours=8)  # the cookie's life at most; the token's expiry still counts
 TEMPLATES = Environment(loader=PackageLoader("web", "templates"),
                         autoescape=select_autoescape(default=True))
@@ -157,6 +161,7 @@ class Console:
                               ("/console/pool", self.pool_page),
                               ("/console/ops", self.ops_page),
                               ("/console/team", self.team_page),
+                              ("/console/customers/{customer_id}", self.customer_page),
                               ("/console/static/{name}", self.static)):
             app.page(path)(cast(Any, handler))
 
@@ -262,6 +267,29 @@ class Console:
         html = TEMPLATES.get_template("team.html").render(
             person=who.person, members=members, slipping=slipping,
             notices=await self.reader.notices(who.person), labels=NOTICE_LABELS)
+        return aiohttp.web.Response(text=html, content_type="text/html")
+
+    async def customer_page(self, request: Request, customer_id: str) -> Any:
+        """One customer: its live state, activity windows and RFM, ownership history, and
+        the recent notices (in its owner's inbox) and alerts about it."""
+        who = self.signed_in(request)
+        if isinstance(who, aiohttp.web.Response):
+            return who
+        found = await self.reader.customer_in_full(customer_id)
+        if found is None:
+            return _message(404, "未找到 Not found", f"no customer {customer_id!r}")
+        state, activity = found
+        reason = refusal(who, ReadCustomer(state.pool_id, state.owner), self.rules)
+        if reason is not None:
+            return _message(403, "无权访问 Not allowed", reason)
+        [row] = rows([state], self.rules)
+        notices = [(i, n) for i, n in await self.reader.notices(state.owner, 200)
+                   if n.customer_id == customer_id][:20] if state.owner else []
+        alerts = [(i, a) for i, a in await self.reader.recent_alerts(1000)
+                  if a.customer_id == customer_id][:20]
+        html = TEMPLATES.get_template("customer.html").render(
+            c=state, warn_s=row.warn_s, manager_warn_s=row.manager_warn_s, activity=activity,
+            activity_rows=ACTIVITY_ROWS, notices=notices, alerts=alerts, labels=NOTICE_LABELS)
         return aiohttp.web.Response(text=html, content_type="text/html")
 
     async def ops_page(self, request: Request) -> Any:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import orjson
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
 from schemas.outputs import Alert, Notice
-from state.customer import CustomerState
+from state.customer import CustomerState, OwnershipChange
 from state.keys import Keys
+
+HISTORY: TypeAdapter[tuple[OwnershipChange, ...]] = TypeAdapter(tuple[OwnershipChange, ...])
 
 
 class ConsoleReader:
@@ -25,6 +29,19 @@ class ConsoleReader:
     async def customer(self, customer_id: str) -> CustomerState | None:
         found = await self._states([customer_id])
         return found[0] if found else None
+
+    async def customer_in_full(self, customer_id: str
+                               ) -> tuple[CustomerState, dict[str, Any]] | None:
+        """The customer's state with its ownership history, and its activity (rolling
+        windows, RFM, totals) as the read model holds it."""
+        doc, history, activity = cast(list[bytes | None], await self.redis.hmget(
+            self.keys.customer(customer_id), ["doc", "history", "activity"]))
+        if doc is None:
+            return None
+        state = CustomerState.model_validate_json(doc)
+        if history:
+            state = state.model_copy(update={"history": HISTORY.validate_json(history)})
+        return state, orjson.loads(activity) if activity else {}
 
     async def _states(self, ids: list[str]) -> list[CustomerState]:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -278,6 +278,14 @@ async def test_a_rep_transfers_and_releases_its_customers_from_its_page(
 
     browser.get(f"{base}/console/login?token={token_for('rep-8', 'rep')}")
     assert listed() == ["甲-1"]  # the transfer arrived
+    browser.find_element(By.CSS_SELECTOR, "tr[data-customer='甲-1'] a.customer-link").click()
+    history = browser.find_element(By.CSS_SELECTOR, ".history").text
+    assert "rep-7 → rep-8 transferred · rep-7" in history
+    assert "公海 pool → rep-7 registered" in history
+    shot(browser, "customer")
+    browser.get(f"{base}/console/login?token={token_for('rep-9', 'rep')}")
+    browser.get(f"{base}/console/customers/甲-1")
+    assert "not a customer of yours" in browser.page_source
     async with aiohttp.ClientSession(cookies={"crmstream_token": token_for("rep-9", "rep")}
                                      ) as http, http.post(
             f"{base}/console/api/transfer",

@@ -13,6 +13,7 @@ from web.access import (
     ClaimFrom,
     HandOver,
     ReadAlerts,
+    ReadCustomer,
     ReadInbox,
     ReadTeam,
     refusal,
@@ -47,6 +48,15 @@ RULES = PoolRules(
     ("manager", "mgr-east", ReadTeam(), True),
     ("rep", "rep-1", ReadTeam(), False),
     ("ops", "ops-1", ReadTeam(), False),
+    ("rep", "rep-1", ReadCustomer("east", owner="rep-1"), True),
+    ("rep", "rep-1", ReadCustomer("east", owner=None), True),  # waiting in its pool
+    ("rep", "rep-1", ReadCustomer("east", owner="rep-2"), False),
+    ("rep", "rep-1", ReadCustomer("west", owner=None), False),  # another pool's
+    ("manager", "mgr-east", ReadCustomer("west", owner="rep-2"), True),  # its team's rep
+    ("manager", "mgr-west", ReadCustomer("east", owner="rep-1"), False),
+    ("admin", "adm-east", ReadCustomer("east", owner="rep-1"), True),
+    ("admin", "adm-east", ReadCustomer("west", owner=None), False),
+    ("ops", "ops-1", ReadCustomer("west", owner="rep-9"), True),
     ("rep", "rep-1", ClaimFrom("east"), True),
     ("rep", "rep-2", ClaimFrom("east"), True),  # a member through its team
     ("rep", "rep-9", ClaimFrom("east"), False),

@@ -34,6 +34,14 @@ function tickCountdowns() {
   }
 }
 
+function customerLink(customerId) {
+  const link = document.createElement("a");
+  link.className = "customer-link";
+  link.href = `/console/customers/${encodeURIComponent(customerId)}`;
+  link.textContent = customerId;
+  return link;
+}
+
 function liveStream(url, handlers) {
   const stream = new EventSource(url);
   const live = document.getElementById("live");

@@ -49,7 +49,9 @@ function addAlert(id, alert) {
   button.type = "button";
   button.className = "acknowledge";
   ack.appendChild(button);
-  for (const part of [severity, cell(alert.customer_id), what, time, ack]) row.appendChild(part);
+  const customer = cell("");
+  customer.appendChild(customerLink(alert.customer_id));
+  for (const part of [severity, customer, what, time, ack]) row.appendChild(part);
   document.getElementById("alert-rows").prepend(row);
   localTimes(row);
   filter();

@@ -35,12 +35,13 @@ function addNotice(id, notice) {
   item.dataset.id = id;
   item.dataset.type = notice.type;
   for (const [cls, text] of [["kind", labels[notice.type] || notice.type],
-                             ["customer", notice.customer_id], ["time", notice.at],
+                             ["customer", ""], ["time", notice.at],
                              ["reason", notice.reason]]) {
     const part = document.createElement(cls === "time" ? "time" : "span");
     if (cls === "time") part.setAttribute("datetime", text);
     else part.className = cls;
-    part.textContent = text;
+    if (cls === "customer") part.appendChild(customerLink(notice.customer_id));
+    else part.textContent = text;
     item.appendChild(part);
   }
   list.prepend(item);
