@@ -5,7 +5,8 @@
 - everyone reads its own inbox; a manager also the inboxes and customers of the reps of
   the pools it manages (its team), and the alerts;
 - ops (and managers) read and acknowledge the alerts, and ops read any customer's page;
-- an admin transfers and releases its pools' customers.
+- an admin assigns, transfers, releases, freezes, discards, restores, locks and unlocks
+  its pools' customers.
 """
 
 from __future__ import annotations
@@ -59,8 +60,15 @@ class HandOver:
     owner: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Administer:
+    """Assign, freeze, discard, restore, lock or unlock a customer of ``pool_id``."""
+
+    pool_id: str
+
+
 Action = (ReadInbox | ReadAlerts | ReadTeam | ReadCustomer | ClaimFrom | AcknowledgeAlert
-          | HandOver)
+          | HandOver | Administer)
 
 
 def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
@@ -77,6 +85,10 @@ def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
             return _hand_over(who, pool_id, owner, rules)
         case ReadCustomer(pool_id, owner):
             return _customer(who, pool_id, owner, rules)
+        case Administer(pool_id):
+            pool = rules.pool(pool_id)
+            return None if who.role == "admin" and pool is not None and (
+                who.person in pool.admins) else f"not an admin of pool {pool_id!r}"
         case AcknowledgeAlert():
             return None if who.role in ("ops", "manager") else (
                 f"the {who.role} role does not acknowledge alerts")

@@ -10,13 +10,16 @@ same command id, which the worker applies once.
 | `/console/api/claim` | `customer_id, pool_id, request_id` | a rep of the pool, for itself |
 | `/console/api/transfer` | `customer_id, to_rep_id, request_id` | the owner, its pool's admins |
 | `/console/api/release` | `customer_id, reason, request_id` | the owner, its pool's admins |
+| `/console/api/admin` | `customer_id, type, rep_id?, request_id` | its pool's admins |
+
+(``type``: assign (with ``rep_id``), freeze, discard, restore, lock or unlock.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import aiohttp.web
 from faust.web import Request
@@ -25,7 +28,7 @@ from pydantic import BaseModel, StringConstraints, ValidationError
 from schemas.base import KeyId, to_json
 from schemas.commands import COMMAND_ADAPTER
 from state.pool_rules import PoolRules
-from web.access import Action, ClaimFrom, HandOver, refusal
+from web.access import Action, Administer, ClaimFrom, HandOver, refusal
 from web.auth import Authenticator
 from web.identity import Identity, Unauthenticated
 from web.reader import ConsoleReader
@@ -51,6 +54,11 @@ class TransferBody(CommandBody):
 
 class ReleaseBody(CommandBody):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class AdminBody(CommandBody):
+    type: Literal["assign", "freeze", "discard", "restore", "lock", "unlock"]
+    rep_id: KeyId | None = None  # for assign
 
 
 Body = TypeVar("Body", bound=CommandBody)
@@ -90,6 +98,20 @@ class Actions:
                             "reason": body.reason}
 
         return await self._act(request, ReleaseBody, decide)
+
+    async def administer(self, request: Request) -> Any:
+        async def decide(who: Identity, body: AdminBody) -> tuple[Action, dict[str, Any]]:
+            state = await self.reader.customer(body.customer_id)
+            if state is None:
+                raise Refused(404, f"unknown customer {body.customer_id!r}")
+            if body.type == "assign" and body.rep_id is None:
+                raise Refused(400, "rep_id: an assignment names the rep")
+            fields: dict[str, Any] = {"type": body.type}
+            if body.type == "assign":
+                fields["rep_id"] = body.rep_id
+            return Administer(state.pool_id), fields
+
+        return await self._act(request, AdminBody, decide)
 
     async def _hand_over(self, body: CommandBody) -> HandOver:
         state = await self.reader.customer(body.customer_id)

@@ -12,7 +12,6 @@ ops and managers (alerts live, filtered, acknowledged by a person).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -25,10 +24,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, StringConstraints, ValidationError
 
 from state.alerts import ALERT_TYPES
-from state.customer import CustomerState
-from state.pool_rules import Pool, PoolRules, human_duration
+from state.pool_rules import PoolRules
 from web.access import (
     AcknowledgeAlert,
+    Administer,
     ReadAlerts,
     ReadCustomer,
     ReadInbox,
@@ -41,105 +40,26 @@ from web.actions import Actions, SendCommand
 from web.auth import COOKIE, Authenticator
 from web.identity import Identity, Unauthenticated
 from web.reader import ConsoleReader
+from web.views import (
+    ACTIVITY_ROWS,
+    ADMIN_ACTIONS,
+    NOTICE_LABELS,
+    AdminPool,
+    CustomerRow,
+    pool_view,
+    rows,
+    team,
+)
 
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
-NOTICE_LABELS = {
-    "assigned": "分配 Assigned", "reclaim_warning": "回收预警 Reclaim warning",
-    "reclaimed": "已回收 Reclaimed", "transferred_out": "转出 Transferred out",
-    "released": "释放 Released", "rejected": "被拒 Rejected",
-}
-ACTIVITY_ROWS = (("interactions", "互动 Interactions"), ("sessions", "访问 Sessions"),
-                 ("clicks", "点击 Clicks"), ("orders", "订单 Orders"),
-                 ("paid_amount", "成交额 Paid"), ("refunds", "退款 Refunds"))
 SESSION = timedelta(hours=8)  # the cookie's life at most; the token's expiry still counts
 TEMPLATES = Environment(loader=PackageLoader("web", "templates"),
                         autoescape=select_autoescape(default=True))
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerRow:
-    """A customer as a rep's page shows it: its state, and its pool's warning times."""
-
-    state: CustomerState
-    warn_s: float
-    manager_warn_s: float
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.state, name)
-
-
-@dataclass(frozen=True, slots=True)
-class TeamMember:
-    """A rep as its manager sees it: what it holds, and how much of it is slipping."""
-
-    rep_id: str
-    held: int
-    limit: int | None
-    warned: int  # inside its pool's warning time
-    manager_warned: int  # inside the manager's warning time
-    overdue: int  # past the deadline, not reclaimed (yet, or never: no auto-reclaim)
-
-
-def team(customers_of: dict[str, list[CustomerState]], rules: PoolRules, now: datetime
-         ) -> tuple[list[TeamMember], list[CustomerRow]]:
-    """Each rep's numbers, and every customer inside its pool's warning time, soonest
-    deadline first."""
-    members, slipping = [], []
-    for rep_id, customers in sorted(customers_of.items()):
-        shown = rows(customers, rules)
-        left = [(r, (r.deadline - now).total_seconds()) for r in shown if r.deadline]
-        warned = [r for r, s in left if 0 < s <= r.warn_s]
-        members.append(TeamMember(
-            rep_id, len(customers), rules.max_customers_per_rep, len(warned),
-            sum(1 for r, s in left if 0 < s <= r.manager_warn_s),
-            sum(1 for _, s in left if s <= 0)))
-        slipping += warned + [r for r, s in left if s <= 0]
-    return members, sorted(slipping, key=lambda r: r.deadline)
-
-
-def rows(customers: list[CustomerState], rules: PoolRules) -> list[CustomerRow]:
-    """Sorted by the time left until reclaim, soonest first (no deadline last)."""
-    def warnings(state: CustomerState) -> tuple[float, float]:
-        pool = rules.pool(state.pool_id)
-        warn = pool.warn_before if pool else None
-        manager = pool.manager_warn_before if pool else None
-        return (warn.total_seconds() if warn else 0.0,
-                manager.total_seconds() if manager else 0.0)
-
-    ordered = sorted(customers, key=lambda s: (s.deadline is None, s.deadline or s.updated_at))
-    return [CustomerRow(s, *warnings(s)) for s in ordered]
-
-
 class AckBody(BaseModel):
     alert_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-
-
-@dataclass(frozen=True, slots=True)
-class PoolView:
-    id: str
-    name: str
-    waiting: list[CustomerState]
-    claims_left: int | None
-    held: int
-    max_held: int | None
-    cooldowns: list[str]
-
-
-def pool_view(pool: Pool, waiting: list[CustomerState], held: int, claimed_today: int
-              ) -> PoolView:
-    limits = pool.claim
-    cooldowns = []
-    if limits.previous_owner_cooldown:
-        cooldowns.append(f"前任冷却 A previous owner waits "
-                         f"{human_duration(limits.previous_owner_cooldown)}")
-    if limits.new_customer_cooldown:
-        cooldowns.append(f"新入池冷却 Claimable {human_duration(limits.new_customer_cooldown)} "
-                         "after entering the pool")
-    left = (max(0, limits.max_claims_per_day - claimed_today)
-            if limits.max_claims_per_day is not None else None)
-    return PoolView(pool.id, pool.name, waiting, left, held, limits.max_customers_per_rep,
-                    cooldowns)
 
 
 class Console:
@@ -161,6 +81,7 @@ class Console:
                               ("/console/pool", self.pool_page),
                               ("/console/ops", self.ops_page),
                               ("/console/team", self.team_page),
+                              ("/console/admin", self.admin_page),
                               ("/console/customers/{customer_id}", self.customer_page),
                               ("/console/static/{name}", self.static)):
             app.page(path)(cast(Any, handler))
@@ -168,6 +89,7 @@ class Console:
         posts = {"/console/api/claim": self.actions.claim,
                  "/console/api/transfer": self.actions.transfer,
                  "/console/api/release": self.actions.release,
+                 "/console/api/admin": self.actions.administer,
                  "/console/api/alerts/ack": self.acknowledge}
         for path, handler in posts.items():
             app.page(path)(_post_view(handler))
@@ -208,11 +130,11 @@ class Console:
             return aiohttp.web.HTTPSeeOther("/console/rep")
         if who.role == "manager":
             return aiohttp.web.HTTPSeeOther("/console/team")
+        if who.role == "admin":
+            return aiohttp.web.HTTPSeeOther("/console/admin")
         if who.role == "ops":
             return aiohttp.web.HTTPSeeOther("/console/ops")
-        return _message(404, "尚无页面 No page yet",
-                        f"the {who.role} pages are not built yet; the live streams are "
-                        "(README: Access)")
+        return aiohttp.web.HTTPSeeOther("/console/ops")
 
     async def rep_page(self, request: Request) -> Any:
         who = self.a_rep(request)
@@ -267,6 +189,25 @@ class Console:
         html = TEMPLATES.get_template("team.html").render(
             person=who.person, members=members, slipping=slipping,
             notices=await self.reader.notices(who.person), labels=NOTICE_LABELS)
+        return aiohttp.web.Response(text=html, content_type="text/html")
+
+    async def admin_page(self, request: Request) -> Any:
+        """A pool admin's pools: their owned, waiting and recycled customers, each with the
+        admin's actions."""
+        who = self.signed_in(request)
+        if isinstance(who, aiohttp.web.Response):
+            return who
+        if who.role != "admin":
+            return _message(403, "无权访问 Not allowed", f"the {who.role} role administers "
+                            "no pool")
+        pools = [p for p in self.rules.pools
+                 if refusal(who, Administer(p.id), self.rules) is None]
+        views = [AdminPool(p.id, p.name, [
+            ("已分配 Owned", await self.reader.owned_in(p.id, self.rules.member_reps(p))),
+            ("公海中 Waiting", await self.reader.waiting_in(p.id)),
+            ("回收站 Recycle bin", await self.reader.recycle_bin(p.id))]) for p in pools]
+        html = TEMPLATES.get_template("admin.html").render(
+            person=who.person, pools=views, actions=ADMIN_ACTIONS)
         return aiohttp.web.Response(text=html, content_type="text/html")
 
     async def customer_page(self, request: Request, customer_id: str) -> Any:

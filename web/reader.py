@@ -56,6 +56,20 @@ class ConsoleReader:
             self.keys.pool_members(pool_id), 0, limit - 1))
         return await self._states([m.decode() for m in members])
 
+    async def recycle_bin(self, pool_id: str, limit: int = 200) -> list[CustomerState]:
+        """A pool's frozen and discarded customers."""
+        members = cast(list[bytes], await self.redis.zrange(
+            self.keys.pool_recycle_bin(pool_id), 0, limit - 1))
+        return await self._states([m.decode() for m in members])
+
+    async def owned_in(self, pool_id: str, reps: list[str]) -> list[CustomerState]:
+        """The customers of a pool that these reps own now."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for rep in reps:
+                pipe.smembers(self.keys.rep_pool_customers(rep, pool_id))
+            held = cast(list[set[bytes]], await pipe.execute())
+        return await self._states(sorted(m.decode() for members in held for m in members))
+
     async def holdings(self, rep_id: str, pool_ids: list[str], day: str
                        ) -> tuple[int, dict[str, tuple[int, int]]]:
         """How many customers the rep holds, and per pool (held there, claimed ``day``)."""

@@ -340,3 +340,65 @@ async def test_a_manager_sees_its_team_slip_and_its_warnings_arrive(
     browser.get(f"{base}/console/login?token={token_for('rep-7', 'rep')}")
     browser.get(f"{base}/console/team")
     assert "the rep role has no team" in browser.page_source
+
+
+ADMIN_RULES = """
+levels: [C]
+default_pool: public
+pools:
+  - id: public
+    name: 公海 Public
+    members: [rep-7]
+    admins: [adm]
+    auto_reclaim: false
+  - id: other
+    name: 别的 Other
+    admins: [adm-2]
+    auto_reclaim: false
+"""
+
+
+async def test_a_pool_admin_freezes_restores_locks_and_assigns(
+    settings: Settings, worker: Any, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(ADMIN_RULES)
+    settings.pool_rules_file = rules
+    w = worker()
+    await w.wait_owns_partitions()
+    base = f"http://127.0.0.1:{w.port}"
+    await produce(settings, [register(settings, "丙-1", owner=None),
+                             register(settings, "丙-2", owner="rep-7")])
+    await eventually(lambda: _customers_stored(w.port, "rep-7", expected=1))
+    browser.get(f"{base}/console/login?token={token_for('adm', 'admin')}")
+    assert browser.current_url == f"{base}/console/admin"
+
+    def status_of(customer: str) -> str:
+        rows = browser.find_elements(By.CSS_SELECTOR, f"tr[data-customer='{customer}']")
+        if not rows:
+            return "absent"
+        return f"{rows[0].get_attribute('data-status')}:{rows[0].get_attribute('data-locked')}"
+
+    def act(customer: str, action: str, rep: str = "") -> None:
+        row = browser.find_element(By.CSS_SELECTOR, f"tr[data-customer='{customer}']")
+        Select(row.find_element(By.NAME, "type")).select_by_value(action)
+        if rep:
+            row.find_element(By.NAME, "rep_id").send_keys(rep)
+        row.find_element(By.TAG_NAME, "button").click()
+
+    await wait_for(lambda: status_of("丙-1") == "pooled:0" or browser.refresh())
+    act("丙-1", "freeze")
+    await wait_for(lambda: status_of("丙-1") == "frozen:0", timeout=10)
+    act("丙-1", "restore")
+    await wait_for(lambda: status_of("丙-1") == "pooled:0", timeout=10)
+    act("丙-2", "lock")
+    await wait_for(lambda: status_of("丙-2") == "active:1", timeout=10)
+    act("丙-1", "assign", "rep-7")
+    await wait_for(lambda: status_of("丙-1") == "active:0", timeout=10)
+    shot(browser, "admin")
+
+    async with aiohttp.ClientSession(cookies={"crmstream_token": token_for("adm-2", "admin")}
+                                     ) as http, http.post(
+            f"{base}/console/api/admin",
+            json={"customer_id": "丙-1", "type": "freeze", "request_id": "x"}) as r:
+        assert (r.status, (await r.json())["error"]) == (403, "not an admin of pool 'public'")

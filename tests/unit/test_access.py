@@ -10,6 +10,7 @@ from state.pool_rules import Pool, PoolRules
 from tests.factories import T0
 from web.access import (
     Action,
+    Administer,
     ClaimFrom,
     HandOver,
     ReadAlerts,
@@ -57,6 +58,10 @@ RULES = PoolRules(
     ("admin", "adm-east", ReadCustomer("east", owner="rep-1"), True),
     ("admin", "adm-east", ReadCustomer("west", owner=None), False),
     ("ops", "ops-1", ReadCustomer("west", owner="rep-9"), True),
+    ("admin", "adm-east", Administer("east"), True),
+    ("admin", "adm-east", Administer("west"), False),
+    ("manager", "mgr-east", Administer("east"), False),
+    ("rep", "rep-1", Administer("east"), False),
     ("rep", "rep-1", ClaimFrom("east"), True),
     ("rep", "rep-2", ClaimFrom("east"), True),  # a member through its team
     ("rep", "rep-9", ClaimFrom("east"), False),

@@ -8,7 +8,8 @@ from datetime import timedelta
 from state.customer import CustomerState, new_customer
 from state.pool_rules import Pool, PoolRules
 from tests.factories import T0
-from web.pages import TEMPLATES, rows, team
+from web.pages import TEMPLATES
+from web.views import rows, team
 
 RULES = PoolRules(levels=["A"], default_pool="p", pools=[
     Pool(id="p", name="公海", auto_reclaim=False, managers=["m"],

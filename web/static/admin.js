@@ -1,0 +1,34 @@
+// crmstream console, a pool admin's page: each customer's action goes to the API as the
+// signed-in admin; the page re-reads its pools a moment later to show where it went.
+"use strict";
+// Needs common.js.
+async function reread() {
+  const response = await fetch(location.pathname, {credentials: "same-origin"});
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  document.getElementById("pools").replaceWith(fresh.getElementById("pools"));
+}
+
+document.addEventListener("submit", async (event) => {
+  if (!event.target.matches("form.admin-action")) return;
+  event.preventDefault();
+  const form = event.target, row = form.closest("tr");
+  const outcome = row.querySelector(".outcome");
+  const fields = Object.fromEntries(new FormData(form));
+  if (!fields.rep_id) delete fields.rep_id;
+  const action = ["transfer", "release"].includes(fields.type) ? fields.type : "admin";
+  const body = {customer_id: row.dataset.customer, request_id: crypto.randomUUID(), ...fields};
+  if (action === "transfer") { body.to_rep_id = body.rep_id; delete body.rep_id; }
+  if (action === "release") body.reason = "released by the pool's admin";
+  outcome.textContent = "申请中 pending…";
+  const response = await fetch(`/console/api/${action}`, {
+    method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    const failed = await response.json().catch(() => ({error: response.statusText}));
+    outcome.textContent = `✗ ${failed.error}`;
+    return;
+  }
+  setTimeout(reread, 1200);  // the worker applies it in milliseconds; a refusal is a notice
+});
