@@ -45,8 +45,8 @@ from state.redis_connection import connect
 from state.redis_store import RedisStore
 from state.streams import StreamReader
 from state.transitions import Policy
-from web.acks import AckStore
 from web.auth import Authenticator
+from web.console_store import ConsoleStore
 from web.pages import Console
 from web.reader import ConsoleReader
 
@@ -260,8 +260,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     async def send_command(customer_id: str, command: bytes) -> None:
         await sink.publish([Outgoing(topics.commands, customer_id, command)])
 
-    Console(ConsoleReader(redis, keys), AckStore(redis, keys), people, processor.policy.rules,
-            send_command).register(app)
+    Console(ConsoleReader(redis, keys), ConsoleStore(redis, keys), people,
+            processor.policy.rules, send_command).register(app)
     return app, processor
 
 

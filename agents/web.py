@@ -135,7 +135,8 @@ async def _stream_events(
     cursor = http.headers.get("Last-Event-ID") or http.query.get("since") or "$"
     if cursor == "$":  # pin "now" to an id, so nothing between two reads is skipped
         cursor = await reader.newest_id(key)
-    async with sse_response(http) as sse:
+    # Proxies (nginx) would buffer the stream and deliver nothing live without this.
+    async with sse_response(http, headers={"X-Accel-Buffering": "no"}) as sse:
         while sse.is_connected():
             for entry_id, payload in await reader.after(key, cursor, STREAM_BLOCK_MS):
                 if wanted(payload):

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from crmstream.settings import Settings
-from web.identity import Identity, issue
+from web.identity import Identity, Role, issue
 
 
 def _metrics(port: int) -> dict[str, float]:
@@ -98,11 +98,16 @@ def _live_streams(settings: Settings) -> None:
     """Ready-made commands for the live streams, with tokens valid for 8 hours."""
     secret, now = settings.console_secret.get_secret_value(), datetime.now(UTC)
     base = f"http://127.0.0.1:{settings.web_port}"
-    rep = issue(Identity("rep-000", "rep"), secret, timedelta(hours=8), now)
-    ops = issue(Identity("ops-1", "ops"), secret, timedelta(hours=8), now)
+    def token(person: str, role: Role) -> str:
+        return issue(Identity(person, role), secret, timedelta(hours=8), now)
+
+    rep, ops = token("rep-000", "rep"), token("ops-1", "ops")
+    # The people of deploy/pool-rules.demo.yml: its pool's manager and admin.
     print("\nThe console (open in a browser; the token becomes a session cookie):\n"
-          f"  a rep:  {base}/console/login?token={rep}\n"
-          f"  ops:    {base}/console/login?token={ops}")
+          f"  a rep:      {base}/console/login?token={rep}\n"
+          f"  a manager:  {base}/console/login?token={token('mgr-1', 'manager')}\n"
+          f"  an admin:   {base}/console/login?token={token('admin', 'admin')}\n"
+          f"  ops:        {base}/console/login?token={ops}")
     print("\nLive (Server-Sent Events; each person sees only what its role allows):")
     print(f"  a rep's inbox:  curl -N -H 'Authorization: Bearer {rep}' "
           f"'{base}/reps/rep-000/notices?since=0'")

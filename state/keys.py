@@ -69,6 +69,14 @@ class Keys:
         """Stream: the acknowledgements in order, so every open alert desk sees each live."""
         return f"{self.prefix}alerts:acks"
 
+    def console_request(self, person: str, request_id: str) -> str:
+        """String: a console request already sent as a command (expires after a day)."""
+        return f"{self.prefix}requests:{person}:{request_id}"
+
+    def inbox_read(self, rep_id: str) -> str:
+        """String: the newest inbox entry id the rep marked read."""
+        return f"{self.prefix}inbox:{rep_id}:read"
+
     def riskiest(self) -> str:
         """Sorted set: every scored customer by churn risk (ZREVRANGE for the riskiest)."""
         return f"{self.prefix}churn:riskiest"

@@ -3,7 +3,8 @@ with the signed-in person and a command id, and sends to ``crm.commands`` like a
 would. The outcome reaches the page through the live streams (the ``assigned``,
 ``transferred_out``, ``released`` or ``rejected`` notice). A refused request answers 400,
 401 or 403 with the reason, and nothing reaches Kafka. The same ``request_id`` makes the
-same command id, which the worker applies once.
+same command id, and is sent once (a repeat within a day answers the same and sends
+nothing; the worker would apply it once anyway).
 
 | POST | body | who may |
 |---|---|---|
@@ -30,6 +31,7 @@ from schemas.commands import COMMAND_ADAPTER
 from state.pool_rules import PoolRules
 from web.access import Action, Administer, ClaimFrom, HandOver, refusal
 from web.auth import Authenticator
+from web.console_store import ConsoleStore
 from web.identity import Identity, Unauthenticated
 from web.reader import ConsoleReader
 
@@ -71,9 +73,10 @@ class Refused(Exception):
 
 
 class Actions:
-    def __init__(self, reader: ConsoleReader, authenticator: Authenticator, rules: PoolRules,
-                 send_command: SendCommand) -> None:
+    def __init__(self, reader: ConsoleReader, store: ConsoleStore, authenticator: Authenticator,
+                 rules: PoolRules, send_command: SendCommand) -> None:
         self.reader = reader
+        self.store = store
         self.authenticator = authenticator
         self.rules = rules
         self.send_command = send_command
@@ -138,7 +141,12 @@ class Actions:
             "command_id": f"web-{who.person}-{body.request_id}",
             "customer_id": body.customer_id, "issued_at": datetime.now(UTC),
             "actor": who.person} | fields)
-        await self.send_command(body.customer_id, to_json(command))
+        if await self.store.first_request(who.person, body.request_id):
+            try:
+                await self.send_command(body.customer_id, to_json(command))
+            except BaseException:
+                await self.store.forget_request(who.person, body.request_id)
+                raise
         return aiohttp.web.json_response({"command_id": command.command_id}, status=202)
 
 

@@ -35,9 +35,9 @@ from web.access import (
     managed_reps,
     refusal,
 )
-from web.acks import AckStore
 from web.actions import Actions, SendCommand
 from web.auth import COOKIE, Authenticator
+from web.console_store import ConsoleStore
 from web.identity import Identity, Unauthenticated
 from web.reader import ConsoleReader
 from web.views import (
@@ -58,6 +58,10 @@ TEMPLATES = Environment(loader=PackageLoader("web", "templates"),
                         autoescape=select_autoescape(default=True))
 
 
+class ReadBody(BaseModel):
+    up_to: Annotated[str, StringConstraints(pattern=r"^\d+-\d+$")]  # a Redis stream id
+
+
 class AckBody(BaseModel):
     alert_id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
@@ -65,13 +69,14 @@ class AckBody(BaseModel):
 class Console:
     """The pages' handlers: who is signed in, and what each page shows them."""
 
-    def __init__(self, reader: ConsoleReader, acks: AckStore, authenticator: Authenticator,
-                 rules: PoolRules, send_command: SendCommand) -> None:
+    def __init__(self, reader: ConsoleReader, store: ConsoleStore,
+                 authenticator: Authenticator, rules: PoolRules, send_command: SendCommand
+                 ) -> None:
         self.reader = reader
-        self.acks = acks
+        self.store = store
         self.authenticator = authenticator
         self.rules = rules
-        self.actions = Actions(reader, authenticator, rules, send_command)
+        self.actions = Actions(reader, store, authenticator, rules, send_command)
 
     def register(self, app: faust.App) -> None:
         # Faust makes each handler its view's GET; a bound method is called (request, ...).
@@ -86,13 +91,17 @@ class Console:
                               ("/console/static/{name}", self.static)):
             app.page(path)(cast(Any, handler))
 
-        posts = {"/console/api/claim": self.actions.claim,
-                 "/console/api/transfer": self.actions.transfer,
-                 "/console/api/release": self.actions.release,
-                 "/console/api/admin": self.actions.administer,
-                 "/console/api/alerts/ack": self.acknowledge}
-        for path, handler in posts.items():
-            app.page(path)(_post_view(handler))
+        for path, post in self.post_routes().items():
+            app.page(path)(_post_view(post))
+
+    def post_routes(self) -> dict[str, Callable[[Request], Awaitable[Any]]]:
+        """The API the pages call (README: The console; a test keeps the two in step)."""
+        return {"/console/api/claim": self.actions.claim,
+                "/console/api/transfer": self.actions.transfer,
+                "/console/api/release": self.actions.release,
+                "/console/api/admin": self.actions.administer,
+                "/console/api/alerts/ack": self.acknowledge,
+                "/console/api/inbox/read": self.mark_read}
 
     def signed_in(self, request: Request) -> Identity | aiohttp.web.Response:
         http = cast(aiohttp.web.Request, request)
@@ -144,6 +153,7 @@ class Console:
             rep_id=who.person, customers=await self._rows(who.person),
             notices=await self.reader.notices(who.person), labels=NOTICE_LABELS,
             notice_types=list(NOTICE_LABELS.items()),
+            read_up_to=await self.store.read_up_to(who.person),
             labels_json=orjson.dumps(NOTICE_LABELS).decode())
         return aiohttp.web.Response(text=html, content_type="text/html")
 
@@ -245,7 +255,7 @@ class Console:
         alerts = await self.reader.recent_alerts()
         html = TEMPLATES.get_template("ops.html").render(
             person=who.person, alerts=alerts,
-            acks=await self.acks.of([a.alert_id for _, a in alerts]),
+            acks=await self.store.of([a.alert_id for _, a in alerts]),
             types=sorted({a.type for _, a in alerts} | set(ALERT_TYPES)),
             riskiest=await self.reader.riskiest(),
             churn_version=await self.reader.model_version("churn"))
@@ -265,8 +275,23 @@ class Console:
                 await cast(aiohttp.web.Request, request).read())
         except ValidationError:
             return aiohttp.web.json_response({"error": "alert_id is missing"}, status=400)
-        ack = await self.acks.acknowledge(body.alert_id, who.person, datetime.now(UTC))
+        ack = await self.store.acknowledge(body.alert_id, who.person, datetime.now(UTC))
         return aiohttp.web.Response(text=ack.model_dump_json(), content_type="application/json")
+
+    async def mark_read(self, request: Request) -> Any:
+        """``POST /console/api/inbox/read`` ``{up_to}``: the signed-in person has read its
+        inbox up to that entry."""
+        who = self.signed_in(request)
+        if isinstance(who, aiohttp.web.Response):
+            return aiohttp.web.json_response({"error": "sign in first"}, status=401)
+        try:
+            body = ReadBody.model_validate_json(
+                await cast(aiohttp.web.Request, request).read())
+        except ValidationError:
+            return aiohttp.web.json_response({"error": "up_to: an inbox entry id"},
+                                             status=400)
+        await self.store.mark_read(who.person, body.up_to)
+        return aiohttp.web.json_response({"read_up_to": body.up_to})
 
     async def static(self, request: Request, name: str) -> Any:
         path = STATIC / name

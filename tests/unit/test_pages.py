@@ -50,3 +50,16 @@ def test_a_managers_team_counts_what_is_slipping() -> None:
     assert [(m.rep_id, m.held, m.warned, m.manager_warned, m.overdue) for m in members] == [
         ("rep-1", 5, 2, 1, 1), ("rep-2", 0, 0, 0, 0)]
     assert [r.customer_id for r in slipping] == ["late", "manager", "warned"]
+
+
+def test_the_readme_documents_every_route_of_the_pages_api() -> None:
+    from pathlib import Path
+    from unittest.mock import MagicMock
+
+    from web.pages import Console
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    routes = Console(MagicMock(), MagicMock(), MagicMock(), RULES, MagicMock()).post_routes()
+    documented = {line.split("`")[1] for line in readme.splitlines()
+                  if line.startswith("| `/console/api/")}
+    assert documented == set(routes)

@@ -5,7 +5,7 @@
 // Needs common.js.
 const rep = document.body.dataset.rep;
 const labels = JSON.parse(document.body.dataset.labels);
-const readKey = `crmstream:read:${rep}`;  // the newest inbox id this browser marked read
+let readUpTo = document.body.dataset.read;  // the newest inbox id the rep marked read
 
 function newer(a, b) {  // Redis stream ids "ms-seq"
   const [am, as] = a.split("-").map(Number), [bm, bs] = b.split("-").map(Number);
@@ -13,7 +13,7 @@ function newer(a, b) {  // Redis stream ids "ms-seq"
 }
 
 function countUnread() {
-  const read = localStorage.getItem(readKey) || "0-0";
+  const read = readUpTo || "0-0";
   const counts = {};
   for (const item of document.querySelectorAll("#notices .notice")) {
     const unread = newer(item.dataset.id, read);
@@ -93,9 +93,15 @@ document.getElementById("customer-rows").addEventListener("submit", async (event
   }
 });
 
-document.getElementById("mark-read").addEventListener("click", () => {
+// Read marks are kept on the server: the counts follow the rep to its other devices.
+document.getElementById("mark-read").addEventListener("click", async () => {
   const newest = document.querySelector("#notices .notice");
-  if (newest) localStorage.setItem(readKey, newest.dataset.id);
+  if (!newest) return;
+  const response = await fetch("/console/api/inbox/read", {
+    method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({up_to: newest.dataset.id}),
+  });
+  if (response.ok) readUpTo = newest.dataset.id;
   countUnread();
 });
 localTimes(document);
