@@ -315,10 +315,5 @@ def _post_view(handler: Callable[[Request], Awaitable[Any]]) -> type[View]:
 
 
 def _message(status: int, title: str, detail: str) -> aiohttp.web.Response:
-    html = TEMPLATES.from_string(
-        '<!doctype html><meta charset="utf-8"><meta name="viewport" '
-        'content="width=device-width, initial-scale=1">'
-        '<link rel="stylesheet" href="/console/static/console.css">'
-        '<main><section><h2>{{ title }}</h2><p>{{ detail }}</p></section></main>'
-    ).render(title=title, detail=detail)
+    html = TEMPLATES.get_template("message.html").render(title=title, detail=detail)
     return aiohttp.web.Response(status=status, text=html, content_type="text/html")

@@ -258,3 +258,29 @@ async def sse_events(port: int, path: str, want: int, headers: dict[str, str] | 
                 if len(events) == want:
                     break
     return events
+
+
+@pytest.fixture(scope="session")
+def browser_paths() -> tuple[str, str]:
+    """Debian's Chromium and its driver, installed by the project's script when missing."""
+    found = subprocess.run([str(ROOT / "deploy/browser.sh")], check=True, text=True,
+                           capture_output=True).stdout.split()
+    return found[0], found[1]
+
+
+@pytest.fixture
+def browser(browser_paths: tuple[str, str]) -> Iterator[Any]:
+    from tests.integration.browser import chrome
+
+    opened = chrome(browser_paths)
+    yield opened
+    opened.quit()
+
+
+@pytest.fixture
+def second_browser(browser_paths: tuple[str, str]) -> Iterator[Any]:
+    from tests.integration.browser import chrome
+
+    opened = chrome(browser_paths)
+    yield opened
+    opened.quit()

@@ -21,13 +21,9 @@ document.addEventListener("submit", async (event) => {
   if (action === "transfer") { body.to_rep_id = body.rep_id; delete body.rep_id; }
   if (action === "release") body.reason = "released by the pool's admin";
   outcome.textContent = "申请中 pending…";
-  const response = await fetch(`/console/api/${action}`, {
-    method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) {
-    const failed = await response.json().catch(() => ({error: response.statusText}));
-    outcome.textContent = `✗ ${failed.error}`;
+  const answer = await postJson(`/console/api/${action}`, body);
+  if (answer.error) {
+    outcome.textContent = `✗ ${answer.error}`;
     return;
   }
   setTimeout(reread, 1200);  // the worker applies it in milliseconds; a refusal is a notice

@@ -52,3 +52,13 @@ function liveStream(url, handlers) {
   }
   return stream;
 }
+
+// POST a JSON body as the signed-in person; the parsed answer, or {error} with the reason.
+async function postJson(url, body) {
+  const response = await fetch(url, {
+    method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({error: response.statusText}));
+  return response.ok ? answer : {error: answer.error || response.statusText};
+}

@@ -62,12 +62,9 @@ document.getElementById("alert-rows").addEventListener("click", async (event) =>
   if (!button) return;
   const row = button.closest("tr");
   button.disabled = true;
-  const response = await fetch("/console/api/alerts/ack", {
-    method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({alert_id: row.dataset.alert}),
-  });
-  if (response.ok) showAck(row, await response.json());
-  else button.disabled = false;
+  const ack = await postJson("/console/api/alerts/ack", {alert_id: row.dataset.alert});
+  if (ack.error) button.disabled = false;
+  else showAck(row, ack);
 });
 
 for (const id of ["type-filter", "severity-filter"]) {

@@ -23,15 +23,11 @@ for (const button of document.querySelectorAll("button.claim")) {
     button.disabled = true;
     row.dataset.requestId = row.dataset.requestId || crypto.randomUUID();
     show(row, "申请中 pending…", "pending");
-    const response = await fetch("/console/api/claim", {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({customer_id: row.dataset.customer, pool_id: row.dataset.pool,
-                            request_id: row.dataset.requestId}),
-    });
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({error: response.statusText}));
-      show(row, `✗ ${body.error}`, "refused");
+    const answer = await postJson("/console/api/claim", {
+      customer_id: row.dataset.customer, pool_id: row.dataset.pool,
+      request_id: row.dataset.requestId});
+    if (answer.error) {
+      show(row, `✗ ${answer.error}`, "refused");
       button.disabled = false;
     }
   });

@@ -82,13 +82,9 @@ document.getElementById("customer-rows").addEventListener("submit", async (event
                 ...Object.fromEntries(new FormData(form))};
   outcome.textContent = "申请中 pending…";
   outcome.className = "outcome pending";
-  const response = await fetch(`/console/api/${action}`, {
-    method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) {
-    const failed = await response.json().catch(() => ({error: response.statusText}));
-    outcome.textContent = `✗ ${failed.error}`;
+  const answer = await postJson(`/console/api/${action}`, body);
+  if (answer.error) {
+    outcome.textContent = `✗ ${answer.error}`;
     outcome.className = "outcome refused";
   }
 });
@@ -97,11 +93,8 @@ document.getElementById("customer-rows").addEventListener("submit", async (event
 document.getElementById("mark-read").addEventListener("click", async () => {
   const newest = document.querySelector("#notices .notice");
   if (!newest) return;
-  const response = await fetch("/console/api/inbox/read", {
-    method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({up_to: newest.dataset.id}),
-  });
-  if (response.ok) readUpTo = newest.dataset.id;
+  const answer = await postJson("/console/api/inbox/read", {up_to: newest.dataset.id});
+  if (!answer.error) readUpTo = answer.read_up_to;
   countUnread();
 });
 localTimes(document);
