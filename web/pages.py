@@ -35,10 +35,18 @@ from web.access import (
     managed_reps,
     refusal,
 )
-from web.actions import Actions, SendCommand
+from web.actions import (
+    Actions,
+    AdminBody,
+    ClaimBody,
+    ReleaseBody,
+    SendCommand,
+    TransferBody,
+)
 from web.auth import COOKIE, Authenticator
 from web.console_store import ConsoleStore
 from web.identity import Identity, Unauthenticated
+from web.openapi import openapi
 from web.reader import ConsoleReader
 from web.views import (
     ACTIVITY_ROWS,
@@ -91,17 +99,37 @@ class Console:
                               ("/console/static/{name}", self.static)):
             app.page(path)(cast(Any, handler))
 
-        for path, post in self.post_routes().items():
+        for path, (post, _, _) in self.post_routes().items():
             app.page(path)(_post_view(post))
+        app.page("/console/api/openapi.json")(cast(Any, self.api_description))
 
-    def post_routes(self) -> dict[str, Callable[[Request], Awaitable[Any]]]:
-        """The API the pages call (README: The console; a test keeps the two in step)."""
-        return {"/console/api/claim": self.actions.claim,
-                "/console/api/transfer": self.actions.transfer,
-                "/console/api/release": self.actions.release,
-                "/console/api/admin": self.actions.administer,
-                "/console/api/alerts/ack": self.acknowledge,
-                "/console/api/inbox/read": self.mark_read}
+    def post_routes(self) -> dict[str, tuple[Callable[[Request], Awaitable[Any]],
+                                             type[BaseModel], str]]:
+        """The API the pages call: each path's handler, request model and purpose (README:
+        The console; /console/api/openapi.json; tests keep both in step)."""
+        actions = self.actions
+        return {
+            "/console/api/claim": (actions.claim, ClaimBody,
+                                   "Claim a waiting customer, for the signed-in rep"),
+            "/console/api/transfer": (actions.transfer, TransferBody,
+                                      "Transfer a customer (its owner, its pool's admins)"),
+            "/console/api/release": (actions.release, ReleaseBody,
+                                     "Release a customer to its pool (its owner, its "
+                                     "pool's admins)"),
+            "/console/api/admin": (actions.administer, AdminBody,
+                                   "Assign, freeze, discard, restore, lock or unlock "
+                                   "(its pool's admins)"),
+            "/console/api/alerts/ack": (self.acknowledge, AckBody,
+                                        "Acknowledge an alert, once for everyone (ops, "
+                                        "managers)"),
+            "/console/api/inbox/read": (self.mark_read, ReadBody,
+                                        "Mark one's inbox read up to an entry"),
+        }
+
+    async def api_description(self, request: Request) -> Any:
+        spec = openapi({path: (model, summary)
+                        for path, (_, model, summary) in self.post_routes().items()})
+        return aiohttp.web.json_response(spec)
 
     def signed_in(self, request: Request) -> Identity | aiohttp.web.Response:
         http = cast(aiohttp.web.Request, request)

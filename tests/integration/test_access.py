@@ -51,5 +51,9 @@ async def test_each_person_reads_only_what_its_role_allows(
     assert (notice["customer_id"], notice["type"]) == ("x1", "assigned")
     [(_, same)] = await sse_events(w.port, inbox, want=1, who=("rep-7", "rep"))
     assert same == notice
+    code, spec = await status_of(w.port, "/console/api/openapi.json")
+    assert code == 200
+    assert spec is not None
+    assert "/console/api/claim" in spec["paths"]
     log = w.log_path.read_text(errors="replace")
     assert all(token not in log for token in [*tokens, forged])

@@ -8,6 +8,7 @@ from datetime import timedelta
 from state.customer import CustomerState, new_customer
 from state.pool_rules import Pool, PoolRules
 from tests.factories import T0
+from web.openapi import openapi
 from web.pages import TEMPLATES
 from web.views import rows, team
 
@@ -63,3 +64,21 @@ def test_the_readme_documents_every_route_of_the_pages_api() -> None:
     documented = {line.split("`")[1] for line in readme.splitlines()
                   if line.startswith("| `/console/api/")}
     assert documented == set(routes)
+
+
+def test_the_openapi_description_has_every_route_with_the_model_it_validates_with() -> None:
+    from unittest.mock import MagicMock
+
+    from web.pages import Console
+
+    console = Console(MagicMock(), MagicMock(), MagicMock(), RULES, MagicMock())
+    routes = {path: (model, summary)
+              for path, (_, model, summary) in console.post_routes().items()}
+    spec = openapi(routes)
+    assert set(spec["paths"]) == set(routes)
+    claim = spec["paths"]["/console/api/claim"]["post"]
+    ref = claim["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(schema["required"]) == {"customer_id", "pool_id", "request_id"}
+    assert "rep_id" not in schema["properties"]  # a claim never names who claims
+    assert {"401", "403"} <= set(claim["responses"])

@@ -1,0 +1,42 @@
+"""The OpenAPI description of the API the pages call, made from the same request models the
+API validates with, so the two cannot drift apart. Served at ``/console/api/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+REFUSALS = {
+    "400": "the body is not valid: `{error}` names the field",
+    "401": "no trusted identity (a token, the session cookie, or the proxy's header)",
+    "403": "the signed-in person may not do this: `{error}` says why",
+}
+
+
+def openapi(routes: dict[str, tuple[type[BaseModel], str]]) -> dict[str, Any]:
+    """``routes``: each POST path with its request model and what it does."""
+    schemas: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for path, (model, summary) in routes.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        paths[path] = {"post": {
+            "summary": summary,
+            "security": [{"session": []}, {"bearer": []}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}},
+            "responses": {"200": {"description": "done"},
+                          "202": {"description": "sent to crm.commands; the outcome "
+                                                 "arrives as a notice"},
+                          **{code: {"description": text} for code, text in REFUSALS.items()}},
+        }}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "crmstream console API", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "session": {"type": "apiKey", "in": "cookie", "name": "crmstream_token"},
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }
