@@ -24,7 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from agents import metrics
 from agents.batches import DurableAcks, event_batches
 from agents.health import Health
-from agents.health_watch import crash_on_failure, watch_progress
+from agents.health_watch import crash_on_failure, export_stalled, watch_progress
 from agents.kafka_transport import Fetch, FetchPolicy, SameLoopTransport
 from agents.models import CHURN, SENTIMENT, Models
 from agents.processor import Outgoing, Processor
@@ -237,6 +237,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     _housekeeping(app, settings, processor, redis, keys)
     exported: set[int] = set()
+    export_stalled(processor.health)
 
     async def progress() -> None:
         await watch_progress(app, processor, exported)

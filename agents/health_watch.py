@@ -35,6 +35,12 @@ async def crash_on_failure(app: faust.App, health: Health) -> AsyncIterator[None
         await app.crash(failure)
 
 
+def export_stalled(health: Health) -> None:
+    """The stalled-partition gauge is worked out at each scrape by the rule /readyz applies,
+    so a scrape never disagrees with the readiness answered a moment before."""
+    metrics.PARTITIONS_STALLED.set_function(lambda: len(health.stalled(time.monotonic())))
+
+
 async def watch_progress(app: faust.App, processor: Processor, exported: set[int]) -> None:
     """Once a second: each owned partition's records on the broker that are not durable
     yet (over the input topics), into the health and the per-partition metrics."""
@@ -58,7 +64,6 @@ async def watch_progress(app: faust.App, processor: Processor, exported: set[int
         metrics.PARTITION_PROGRESS.remove(str(gone))
     exported.clear()
     exported.update(lag)
-    metrics.PARTITIONS_STALLED.set(len(health.stalled(now)))
 
 
 def _highwater(app: faust.App, tp: Any) -> int | None:
