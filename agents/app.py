@@ -46,6 +46,7 @@ from state.redis_store import RedisStore
 from state.streams import StreamReader
 from state.transitions import Policy
 from web.auth import Authenticator
+from web.change_feed import ChangeFeed
 from web.console_store import ConsoleStore
 from web.pages import Console
 from web.reader import ConsoleReader
@@ -261,7 +262,8 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     async def send_command(customer_id: str, command: bytes) -> None:
         await sink.publish([Outgoing(topics.commands, customer_id, command)])
 
-    Console(ConsoleReader(redis, keys), ConsoleStore(redis, keys), people,
+    feed = ChangeFeed(redis, keys.all_changes())
+    Console(ConsoleReader(redis, keys), ConsoleStore(redis, keys), feed, people,
             processor.policy.rules, send_command).register(app)
     return app, processor
 

@@ -1,4 +1,5 @@
-"""What crmstream publishes: notices to reps, alerts to ops, scores, and dead letters."""
+"""What crmstream publishes: notices to reps, alerts to ops, scores, dead letters, and the
+console's change signals."""
 
 from typing import Literal
 
@@ -34,6 +35,16 @@ class Alert(WireModel):
     message: str
     value: float | None = None
     at: Timestamp
+
+
+class StateChanged(WireModel):
+    """Who and what one committed batch touched, published for the console's open pages
+    (never a Kafka record): they re-read what concerns them, so a page moves the moment the
+    state does. Ids only; what a page shows still goes through its access rules."""
+
+    reps: tuple[Id, ...] = ()  # their owners, before or after
+    customers: tuple[Id, ...] = ()
+    pools: tuple[Id, ...] = ()  # their pools, before or after
 
 
 class Score(WireModel):

@@ -18,6 +18,8 @@
 --   n_scrubs,  then n times: stream_key_index, ids_key_index, needle, id_prefix
 --     (a forgotten customer's entries leave a stream: those whose payload holds the
 --     needle, and the ids that start with the prefix; state/forget.py)
+--   n_publishes, then n times: channel, message (what the batch changed, for the console's
+--     open pages; published after every write above, so a page that re-reads sees them)
 -- Returns the partitions whose token is stale (nothing was written), or an empty list.
 local i = 1
 local function take()
@@ -34,7 +36,10 @@ for _ = 1, tonumber(take()) do
   end
 end
 if #stale > 0 then
-  return stale
+  for _ = 1, tonumber(take()) do
+  redis.call('PUBLISH', take(), take())
+end
+return stale
 end
 
 local flat = {}
@@ -243,5 +248,8 @@ for _ = 1, tonumber(take()) do
       redis.call('ZREM', ids, member)
     end
   end
+end
+for _ = 1, tonumber(take()) do
+  redis.call('PUBLISH', take(), take())
 end
 return stale

@@ -45,6 +45,15 @@ class Keys:
         """Sorted set: the partition's customers with a pool timer, scored by when it is due."""
         return f"{self.prefix}timers:{partition}"
 
+    def changes(self, partition: int) -> str:
+        """Pub/sub channel: what each committed batch of the partition changed (the
+        console's open pages re-read what concerns them)."""
+        return f"{self.prefix}changes:{partition}"
+
+    def all_changes(self) -> str:
+        """The pattern of every partition's ``changes`` channel."""
+        return f"{self.prefix}changes:*"
+
     def inbox(self, rep_id: str) -> str:
         """Stream: the rep's notices, newest last, capped (the SSE endpoint reads it)."""
         return f"{self.prefix}inbox:{rep_id}"

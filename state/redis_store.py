@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from schemas.base import to_json
 from state.activity import epoch_day
+from state.changes import state_changes
 from state.customer import STORED_APART, CustomerState
 from state.features import recency_days
 from state.forget import Tombstone, from_tombstone, tombstone, tombstone_field
@@ -87,6 +88,7 @@ class _Program:
         self._members = _Section()
         self._entries = _Section()
         self._scrubs = _Section()
+        self._publishes = _Section()
 
     def _key(self, key: str) -> int:
         index = self._index.get(key)
@@ -124,6 +126,9 @@ class _Program:
     def scrub(self, stream_key: str, ids_key: str, needle: bytes, id_prefix: str) -> None:
         self._scrubs.add(self._key(stream_key), self._key(ids_key), needle, id_prefix)
 
+    def publish(self, channel: str, message: bytes) -> None:
+        self._publishes.add(channel, message)
+
     def args(self, today: int) -> list[str | bytes | int | float]:
         """``today``: the batch's day since the epoch, the activity windows' end."""
         out: list[str | bytes | int | float] = [self._fences.count, *self._fences.args]
@@ -132,7 +137,7 @@ class _Program:
         else:
             out.append(0)
         for section in (self._customers, self._hashes, self._members, self._entries,
-                        self._scrubs):
+                        self._scrubs, self._publishes):
             out += (section.count, *section.args)
         return out
 
@@ -220,6 +225,8 @@ class RedisStore:
             self._scrub(program, cid, reps)
         for (topic, partition), offset in batch.offsets.items():
             program.hset(self.keys.offsets(partition), {topic: str(offset)})
+        for partition, changed in state_changes(batch.changes.values()).items():
+            program.publish(self.keys.changes(partition), to_json(changed))
         async with _store_errors():
             stale = await self._commit_script(keys=program.keys,
                                               args=program.args(epoch_day(batch.now)))

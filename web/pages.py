@@ -11,14 +11,17 @@ ops and managers (alerts live, filtered, acknowledged by a person).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, cast, get_args
 
 import aiohttp.web
 import faust
 import orjson
+from aiohttp_sse import sse_response
 from faust.web import Request, View
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, StringConstraints, ValidationError
@@ -44,6 +47,7 @@ from web.actions import (
     TransferBody,
 )
 from web.auth import COOKIE, Authenticator
+from web.change_feed import ChangeFeed
 from web.console_store import ConsoleStore
 from web.identity import Identity, Unauthenticated
 from web.openapi import openapi
@@ -58,9 +62,12 @@ from web.views import (
     rows,
     team,
 )
+from web.watches import Page, page_watch
 
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
+STREAM_CHECK_S = 5.0  # how often a live stream notices its page was closed
+CHANGE_GAP_S = 0.5
 SESSION = timedelta(hours=8)  # the cookie's life at most; the token's expiry still counts
 TEMPLATES = Environment(loader=PackageLoader("web", "templates"),
                         autoescape=select_autoescape(default=True))
@@ -77,11 +84,12 @@ class AckBody(BaseModel):
 class Console:
     """The pages' handlers: who is signed in, and what each page shows them."""
 
-    def __init__(self, reader: ConsoleReader, store: ConsoleStore,
+    def __init__(self, reader: ConsoleReader, store: ConsoleStore, feed: ChangeFeed,
                  authenticator: Authenticator, rules: PoolRules, send_command: SendCommand
                  ) -> None:
         self.reader = reader
         self.store = store
+        self.feed = feed
         self.authenticator = authenticator
         self.rules = rules
         self.actions = Actions(reader, store, authenticator, rules, send_command)
@@ -96,6 +104,7 @@ class Console:
                               ("/console/team", self.team_page),
                               ("/console/admin", self.admin_page),
                               ("/console/customers/{customer_id}", self.customer_page),
+                              ("/console/changes", self.changes),
                               ("/console/static/{name}", self.static)):
             app.page(path)(cast(Any, handler))
 
@@ -288,6 +297,49 @@ class Console:
             riskiest=await self.reader.riskiest(),
             churn_version=await self.reader.model_version("churn"))
         return aiohttp.web.Response(text=html, content_type="text/html")
+
+    async def changes(self, request: Request) -> Any:
+        """``GET /console/changes?page=rep|pool|team|admin|customer[&customer=ID]``: an
+        ``event: changed`` each time a committed batch touches what that page shows (at
+        most one every ``CHANGE_GAP_S``), so the page re-reads itself at once."""
+        who = self.signed_in(request)
+        if isinstance(who, aiohttp.web.Response):
+            return aiohttp.web.json_response({"error": "sign in first"}, status=401)
+        http = cast(aiohttp.web.Request, request)
+        page, customer_id = http.query.get("page", ""), http.query.get("customer", "")
+        if page not in get_args(Page):
+            return aiohttp.web.json_response(
+                {"error": f"page: one of {', '.join(get_args(Page))}"}, status=400)
+        reason = await self._may_watch(who, cast(Page, page), customer_id)
+        if reason is not None:
+            return aiohttp.web.json_response({"error": reason}, status=403)
+        watch = page_watch(who, cast(Page, page), self.rules, customer_id)
+        async with self.feed.watching(watch) as changed, sse_response(
+                http, headers={"X-Accel-Buffering": "no"}) as sse:
+            while sse.is_connected():
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), STREAM_CHECK_S)
+                if changed.is_set():
+                    changed.clear()
+                    await sse.send("{}", event="changed")
+                    await asyncio.sleep(CHANGE_GAP_S)  # a burst of batches: one re-read
+        return sse
+
+    async def _may_watch(self, who: Identity, page: Page, customer_id: str) -> str | None:
+        match page:
+            case "rep" | "pool":
+                return refusal(who, ReadInbox(who.person), self.rules) if (
+                    who.role == "rep") else f"the {who.role} role has no {page} page"
+            case "team":
+                return refusal(who, ReadTeam(), self.rules)
+            case "admin":
+                return None if who.role == "admin" else (
+                    f"the {who.role} role administers no pool")
+            case "customer":
+                state = await self.reader.customer(customer_id)
+                if state is None:
+                    return f"no customer {customer_id!r}"
+                return refusal(who, ReadCustomer(state.pool_id, state.owner), self.rules)
 
     async def acknowledge(self, request: Request) -> Any:
         """``POST /console/api/alerts/ack`` ``{alert_id}``: acknowledged by the signed-in

@@ -3,6 +3,7 @@ alerts; no token, a forged or an expired one is refused; tokens never reach the 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -10,6 +11,7 @@ import aiohttp
 from crmstream.settings import Settings
 from tests.integration.conftest import produce, sse_events, token_for
 from tests.integration.test_pool import cmd
+from web.identity import Role
 
 
 async def status_of(port: int, path: str, headers: dict[str, str] | None = None
@@ -57,3 +59,44 @@ async def test_each_person_reads_only_what_its_role_allows(
     assert "/console/api/claim" in spec["paths"]
     log = w.log_path.read_text(errors="replace")
     assert all(token not in log for token in [*tokens, forged])
+
+
+async def test_a_page_hears_of_the_changes_it_shows_and_only_with_access(
+    settings: Settings, worker: Any
+) -> None:
+    w = worker()
+    await w.wait_owns_partitions()
+    await produce(settings, [cmd(settings, "x2", "register", pool_id="default", level="C",
+                                 name="x2", owner="rep-7")])
+    await sse_events(w.port, "/reps/rep-7/notices?since=0", want=1, who=("rep-7", "rep"))
+
+    def as_(person: str, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token_for(person, role)}"}
+
+    for path, headers, expected in [
+        ("/console/changes?page=rep", {}, 401),
+        ("/console/changes?page=bogus", as_("rep-7", "rep"), 400),
+        ("/console/changes?page=team", as_("rep-7", "rep"), 403),
+        ("/console/changes?page=rep", as_("ops-1", "ops"), 403),
+        ("/console/changes?page=customer&customer=x2", as_("rep-8", "rep"), 403),
+        ("/console/changes?page=customer&customer=nobody", as_("ops-1", "ops"), 403),
+        ("/console/changes?page=customer&customer=x2", as_("ops-1", "ops"), 200),
+    ]:
+        assert (await status_of(w.port, path, headers))[0] == expected, (path, headers)
+
+    async def after_a_moment() -> None:
+        await asyncio.sleep(1)  # the stream has subscribed
+        await produce(settings, [cmd(settings, "x2", "transfer", to_rep_id="rep-8")])
+
+    # the transfer concerns rep-7's page (its customer left) but not rep-9's
+    moved = asyncio.create_task(after_a_moment())
+    heard = await sse_events(w.port, "/console/changes?page=rep", want=1, who=("rep-7", "rep"))
+    await moved
+    assert heard == [("", {})]
+    quiet = asyncio.create_task(sse_events(w.port, "/console/changes?page=rep", want=1,
+                                           who=("rep-9", "rep")))
+    await asyncio.sleep(1)
+    await produce(settings, [cmd(settings, "x2", "transfer", to_rep_id="rep-7")])
+    await asyncio.sleep(2)
+    assert not quiet.done()
+    quiet.cancel()

@@ -4,17 +4,26 @@ reload, claim from the pool, transfer and release. Screenshots go to .artifacts/
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from crmstream.settings import Settings
-from tests.integration.browser import customers_stored, shot, start_console, wait_for
+from tests.integration.browser import (
+    customers_stored,
+    record_latency,
+    shot,
+    start_console,
+    wait_for,
+)
 from tests.integration.conftest import eventually, produce, read_topic, token_for
-from tests.integration.test_pool import register
+from tests.integration.test_pool import now, register
 
 RULES = """
 levels: [A, C]
@@ -77,6 +86,48 @@ async def test_a_rep_watches_its_countdown_turn_red_and_a_warning_arrive_live(
     shot(browser, "rep-phone")
 
 
+async def test_a_follow_up_moves_its_customer_down_at_once_and_its_page_follows_live(
+    settings: Settings, worker: Any, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    w, base = await start_console(settings, worker, tmp_path, RULES)
+    await produce(settings, [register(settings, "早-1", level="A", owner="rep-7")])
+    await asyncio.sleep(2)  # 早-1's deadline comes first
+    await produce(settings, [register(settings, "晚-2", level="A", owner="rep-7")])
+    await eventually(lambda: customers_stored(w.port, "rep-7"))
+    browser.get(f"{base}/console/login?token={token_for('rep-7', 'rep')}")
+
+    def listed() -> list[str]:
+        return [str(r.get_attribute("data-customer")) for r in browser.find_elements(
+            By.CSS_SELECTOR, "#customer-rows tr[data-customer]")]
+
+    assert listed() == ["早-1", "晚-2"]
+    await wait_for(lambda: browser.find_element(By.ID, "live").get_attribute("class")
+                   == "live on")
+    followed_up = time.monotonic()
+    await produce(settings, [follow_up(settings, "早-1", "call-1")])
+    await wait_for(lambda: listed() == ["晚-2", "早-1"], timeout=5)  # no periodic re-read
+    record_latency("follow_up_moves_row_s", time.monotonic() - followed_up)
+
+    browser.find_element(By.CSS_SELECTOR, "tr[data-customer='晚-2'] a.customer-link").click()
+    version = browser.find_element(By.CSS_SELECTOR, ".version").text
+    assert not browser.find_elements(
+        By.XPATH, "//dt[contains(., 'Last follow-up')]/following-sibling::dd[1]/time")
+    await wait_for(lambda: browser.find_element(By.ID, "live").get_attribute("class")
+                   == "live on")
+    await produce(settings, [follow_up(settings, "晚-2", "call-2")])
+    await wait_for(lambda: browser.find_element(By.CSS_SELECTOR, ".version").text != version,
+                   timeout=5)
+    assert browser.find_elements(  # the follow-up's time, where "—" was
+        By.XPATH, "//dt[contains(., 'Last follow-up')]/following-sibling::dd[1]/time")
+    shot(browser, "customer-live")
+
+
+def follow_up(settings: Settings, customer: str, event_id: str) -> tuple[str, str, bytes]:
+    return (settings.topics.interactions, customer, orjson.dumps({
+        "event_id": event_id, "customer_id": customer, "occurred_at": now(),
+        "channel": "call", "direction": "outbound", "rep_id": "rep-7"}))
+
+
 CLAIM_RULES = """
 levels: [C]
 default_pool: public
@@ -111,8 +162,10 @@ async def test_a_rep_claims_from_its_pool_and_sees_the_outcome_within_seconds(
         return str(browser.find_element(
             By.CSS_SELECTOR, f"tr[data-customer='{customer}'] .outcome").text)
 
+    clicked = time.monotonic()
     claim("池-1")
     await wait_for(lambda: "claimed" in outcome("池-1"), timeout=10)
+    record_latency("claim_outcome_s", time.monotonic() - clicked)
     claim("池-2")  # over the pool's one claim a day: the worker says no, with the reason
     await wait_for(lambda: "limit reached" in outcome("池-2"), timeout=10)
     shot(browser, "pool")

@@ -60,7 +60,8 @@ def test_the_readme_documents_every_route_of_the_pages_api() -> None:
     from web.pages import Console
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    routes = Console(MagicMock(), MagicMock(), MagicMock(), RULES, MagicMock()).post_routes()
+    console = Console(MagicMock(), MagicMock(), MagicMock(), MagicMock(), RULES, MagicMock())
+    routes = console.post_routes()
     documented = {line.split("`")[1] for line in readme.splitlines()
                   if line.startswith("| `/console/api/")}
     assert documented == set(routes)
@@ -71,7 +72,7 @@ def test_the_openapi_description_has_every_route_with_the_model_it_validates_wit
 
     from web.pages import Console
 
-    console = Console(MagicMock(), MagicMock(), MagicMock(), RULES, MagicMock())
+    console = Console(MagicMock(), MagicMock(), MagicMock(), MagicMock(), RULES, MagicMock())
     routes = {path: (model, summary)
               for path, (_, model, summary) in console.post_routes().items()}
     spec = openapi(routes)

@@ -1,13 +1,8 @@
 // crmstream console, a pool admin's page: each customer's action goes to the API as the
-// signed-in admin; the page re-reads its pools a moment later to show where it went.
+// signed-in admin; the page re-reads its pools the moment one of their customers changes.
 "use strict";
 // Needs common.js.
-async function reread() {
-  const response = await fetch(location.pathname, {credentials: "same-origin"});
-  if (!response.ok) return;
-  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-  document.getElementById("pools").replaceWith(fresh.getElementById("pools"));
-}
+const reread = () => rereadParts(["pools"]);
 
 document.addEventListener("submit", async (event) => {
   if (!event.target.matches("form.admin-action")) return;
@@ -26,5 +21,6 @@ document.addEventListener("submit", async (event) => {
     outcome.textContent = `✗ ${answer.error}`;
     return;
   }
-  setTimeout(reread, 1200);  // the worker applies it in milliseconds; a refusal is a notice
+  form.querySelector(":focus")?.blur();  // done here: the re-read may replace the row
 });
+liveChanges("admin", reread);

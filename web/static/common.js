@@ -42,11 +42,20 @@ function customerLink(customerId) {
   return link;
 }
 
+// The header's live mark is on while every live stream of the page is connected.
+const openStreams = new Set();
+function showLive(stream, onOpen = () => {}, onError = () => {}) {
+  const live = document.getElementById("live");
+  const mark = () => live && live.classList.toggle("on", [...openStreams].every(
+    (s) => s.readyState === EventSource.OPEN));
+  openStreams.add(stream);
+  stream.onopen = () => { mark(); onOpen(); };
+  stream.onerror = () => { mark(); onError(); };  // it reconnects by itself
+}
+
 function liveStream(url, handlers) {
   const stream = new EventSource(url);
-  const live = document.getElementById("live");
-  stream.onopen = () => live && live.classList.add("on");
-  stream.onerror = () => live && live.classList.remove("on");  // it reconnects by itself
+  showLive(stream);
   for (const [event, handle] of Object.entries(handlers)) {
     stream.addEventListener(event, (e) => handle(JSON.parse(e.data), e.lastEventId));
   }
@@ -61,4 +70,50 @@ async function postJson(url, body) {
   });
   const answer = await response.json().catch(() => ({error: response.statusText}));
   return response.ok ? answer : {error: answer.error || response.statusText};
+}
+
+// Something the page shows changed (a batch was committed): re-read at once, and once more
+// if another change arrives meanwhile. A re-read is put off while the person is filling in
+// a form on the part it would replace. After a lost connection, one re-read covers the gap.
+function liveChanges(page, reread, query = "") {
+  let running = false, again = false;
+  async function run() {
+    if (running) { again = true; return; }
+    running = true;
+    try {
+      do {
+        again = false;
+        if (await reread() === "busy") { again = false; setTimeout(run, 2000); break; }
+      } while (again);
+    } finally { running = false; }
+  }
+  const stream = new EventSource(`/console/changes?page=${page}${query}`);
+  let lost = false;
+  stream.addEventListener("changed", run);
+  showLive(stream, () => { if (lost) run(); lost = false; }, () => { lost = true; });
+  return stream;
+}
+
+// Whether the person is at work inside `root`: typing in it, or an action opened in it.
+function busyIn(root) {
+  const active = document.activeElement;
+  return Boolean(root.querySelector("details[open]") ||
+    (active && root.contains(active) && active.matches("input, select, textarea")));
+}
+
+// Re-read this page from the server and swap in its parts with these ids; "busy" (and
+// nothing swapped) while the person is at work in one of them.
+async function rereadParts(ids) {
+  if (ids.some((id) => busyIn(document.getElementById(id)))) return "busy";
+  const response = await fetch(location.pathname, {credentials: "same-origin"});
+  if (!response.ok) return "failed";
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  if (ids.some((id) => busyIn(document.getElementById(id)))) return "busy";
+  for (const id of ids) {
+    const part = fresh.getElementById(id);
+    if (part) document.getElementById(id).replaceWith(part);
+  }
+  localTimes(document);
+  tickCountdowns();
+  return "done";
 }

@@ -1,6 +1,6 @@
 // crmstream console, a rep's page: live countdowns, the inbox over Server-Sent Events (the
-// session cookie signs the stream in), unread counts per type, and My customers refreshed
-// when a notice arrives or every 10 s (a follow-up moves a customer down without a notice).
+// session cookie signs the stream in), unread counts per type, and My customers re-read the
+// moment one of them changes (a follow-up moves its customer down at once).
 "use strict";
 // Needs common.js.
 const rep = document.body.dataset.rep;
@@ -48,17 +48,20 @@ function addNotice(id, notice) {
   localTimes(item);
 }
 
-async function refreshCustomers(force = true) {
-  // The periodic refresh leaves the rows alone while the rep is filling in an action.
-  if (!force && document.querySelector("#customer-rows details[open]")) return;
-  const response = await fetch("/console/rep/customers", {credentials: "same-origin"});
-  if (!response.ok) return;
+async function refreshCustomers() {
+  // Left alone while the rep is filling in an action on a row.
   const rows = document.getElementById("customer-rows");
-  rows.innerHTML = await response.text();
+  if (busyIn(rows)) return "busy";
+  const response = await fetch("/console/rep/customers", {credentials: "same-origin"});
+  if (!response.ok) return "failed";
+  const html = await response.text();
+  if (busyIn(rows)) return "busy";
+  rows.innerHTML = html;
   localTimes(rows);
   document.getElementById("customer-count").textContent =
     document.querySelectorAll("#customer-rows tr[data-customer]").length;
   tickCountdowns();
+  return "done";
 }
 
 function listen() {
@@ -67,8 +70,8 @@ function listen() {
   liveStream(url, {notice: (notice, id) => {
     addNotice(id, notice);
     countUnread();
-    refreshCustomers();
   }});
+  liveChanges("rep", refreshCustomers);
 }
 
 // Transfer and release from My customers: the API acts as the signed-in rep; the notice
@@ -86,7 +89,9 @@ document.getElementById("customer-rows").addEventListener("submit", async (event
   if (answer.error) {
     outcome.textContent = `✗ ${answer.error}`;
     outcome.className = "outcome refused";
+    return;
   }
+  form.closest("details").open = false;  // sent: the rows may move when it is applied
 });
 
 // Read marks are kept on the server: the counts follow the rep to its other devices.
@@ -101,5 +106,4 @@ localTimes(document);
 tickCountdowns();
 countUnread();
 setInterval(tickCountdowns, 1000);
-setInterval(() => refreshCustomers(false), 10000);
 listen();

@@ -1,5 +1,5 @@
-// crmstream console, a manager's team: countdowns move; the manager's own warnings arrive
-// live, and the page is re-read when one does (or every 30 s) to show what slips now.
+// crmstream console, a manager's team: countdowns move; the page is re-read the moment a
+// customer of the team changes, and when one of the manager's own warnings arrives.
 "use strict";
 // Needs common.js.
 const manager = document.body.dataset.rep;
@@ -7,18 +7,9 @@ localTimes(document);
 tickCountdowns();
 setInterval(tickCountdowns, 1000);
 
-async function reread() {
-  const response = await fetch(location.pathname, {credentials: "same-origin"});
-  if (!response.ok) return;
-  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-  for (const id of ["team-section", "slipping-section", "inbox-section"]) {
-    document.getElementById(id).replaceWith(fresh.getElementById(id));
-  }
-  localTimes(document);
-  tickCountdowns();
-}
+const reread = () => rereadParts(["team-section", "slipping-section", "inbox-section"]);
 
 const newest = document.querySelector("#notices .notice");
 liveStream(`/reps/${encodeURIComponent(manager)}/notices` +
            (newest ? `?since=${newest.dataset.id}` : ""), {notice: () => reread()});
-setInterval(reread, 30000);
+liveChanges("team", reread);
