@@ -28,6 +28,28 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _notify(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from agents.app import redis_client
+    from notify.routing import RoutingError, load_routing
+    from notify.service import serve
+
+    logging.basicConfig(level=(args.loglevel or settings.log_level).upper(),
+                        format="[%(asctime)s] [notify] %(levelname)s %(message)s")
+    if settings.notify_routes_file is None:
+        print("CRMSTREAM_NOTIFY_ROUTES_FILE is not set: the notifier has nowhere to deliver "
+              "(see deploy/notify-routes.yml)", file=sys.stderr)
+        return 2
+    try:
+        routing = load_routing(settings.notify_routes_file)
+    except RoutingError as failure:
+        print(failure, file=sys.stderr)
+        return 2
+    asyncio.run(serve(settings, routing, redis_client(settings)))
+    return 0
+
+
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     ttl = TypeAdapter(Duration).validate_python(args.ttl)
     print(issue(Identity(args.person, args.role), settings.console_secret.get_secret_value(),
@@ -130,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the Faust worker (consumes every input topic)")
     worker.add_argument("--loglevel", default=None, help="log level (default: settings)")
     worker.set_defaults(run=_worker)
+    notify = sub.add_parser("notify", help="run the delivery service (notices and alerts to "
+                            "chat robots and webhooks, by CRMSTREAM_NOTIFY_ROUTES_FILE)")
+    notify.add_argument("--loglevel", default=None, help="log level (default: settings)")
+    notify.set_defaults(run=_notify)
     topics = sub.add_parser("topics", help="create every topic with the configured partitions")
     topics.set_defaults(run=_topics)
     check = sub.add_parser("check-rules", help="validate a pool rules file and summarise it")

@@ -29,6 +29,7 @@ class Topics:
         self.alerts = f"{prefix}alerts"
         self.scores = f"{prefix}scores"
         self.dlq = f"{prefix}dlq"
+        self.delivery_dlq = f"{prefix}delivery_dlq"
         self.kind_of: dict[str, InputKind] = {
             self.interactions: "interactions", self.clicks: "clicks",
             self.orders: "orders", self.commands: "commands",
@@ -39,8 +40,8 @@ class Topics:
         return (self.interactions, self.clicks, self.orders, self.commands)
 
     @property
-    def outputs(self) -> tuple[str, str, str, str]:
-        return (self.notices, self.alerts, self.scores, self.dlq)
+    def outputs(self) -> tuple[str, ...]:
+        return (self.notices, self.alerts, self.scores, self.dlq, self.delivery_dlq)
 
 
 class Settings(BaseSettings):
@@ -118,6 +119,15 @@ class Settings(BaseSettings):
     # made durable, or once Redis has been failing this long.
     stall_after_s: float = Field(default=60, gt=0)
     redis_down_after_s: float = Field(default=10, gt=0)
+
+    # The delivery service (crmstream notify; notify/): who gets what where, its consumer
+    # group, and how hard it tries before a delivery goes to the delivery dead letters.
+    notify_routes_file: Path | None = None
+    notify_group: str = "crmstream-notify"
+    notify_max_attempts: int = Field(default=5, ge=1)
+    notify_retry_base_s: float = Field(default=1.0, gt=0)
+    notify_timeout_s: float = Field(default=10.0, gt=0)
+    notify_web_port: int = Field(default=6067, ge=0, le=65535)  # /metrics; 0: none
 
     # Scoring (scoring/, state/churn.py, state/alerts.py). Off: no sentiment, no churn.
     scoring: bool = True

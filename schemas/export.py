@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 
 from schemas.commands import COMMAND_ADAPTER
 from schemas.events import Click, Interaction, Order
-from schemas.outputs import Alert, DeadLetter, Notice, Score
+from schemas.outputs import Alert, DeadLetter, DeliveryDeadLetter, Notice, Score, StateChanged
 
 JSON_DIR = Path(__file__).parent / "json"
 
@@ -24,6 +24,8 @@ _MODELS: dict[str, TypeAdapter[object]] = {
     "alert": TypeAdapter(Alert),
     "score": TypeAdapter(Score),
     "dead_letter": TypeAdapter(DeadLetter),
+    "delivery_dead_letter": TypeAdapter(DeliveryDeadLetter),
+    "state_changed": TypeAdapter(StateChanged),
 }
 
 

@@ -47,6 +47,20 @@ class StateChanged(WireModel):
     pools: tuple[Id, ...] = ()  # their pools, before or after
 
 
+class DeliveryDeadLetter(WireModel):
+    """A notice or alert the delivery service could not deliver to a robot, with the reason
+    (record key = the robot's name); ``payload`` is the original message, to send again."""
+
+    delivery_id: str
+    kind: Literal["notice", "alert"]
+    robot: str
+    platform: str
+    reason: str
+    attempts: int
+    payload: str
+    at: Timestamp
+
+
 class Score(WireModel):
     customer_id: Id
     churn_risk: float = Field(ge=0, le=1)

@@ -54,6 +54,11 @@ class Keys:
         """The pattern of every partition's ``changes`` channel."""
         return f"{self.prefix}changes:*"
 
+    def delivery(self, delivery_id: str) -> str:
+        """String: a chat delivery's state ("sending:<sender>" while claimed, then "sent" or
+        "dead"); written by the delivery service, expires after a week."""
+        return f"{self.prefix}delivery:{delivery_id}"
+
     def inbox(self, rep_id: str) -> str:
         """Stream: the rep's notices, newest last, capped (the SSE endpoint reads it)."""
         return f"{self.prefix}inbox:{rep_id}"

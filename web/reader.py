@@ -43,6 +43,15 @@ class ConsoleReader:
             state = state.model_copy(update={"history": HISTORY.validate_json(history)})
         return state, orjson.loads(activity) if activity else {}
 
+    async def names_and_levels(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Each known customer's name (its id when it has none) and level."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.hmget(self.keys.customer(cid), ["name", "level"])
+            found = cast(list[list[bytes | None]], await pipe.execute())
+        return {cid: ((name or cid.encode()).decode(), level.decode())
+                for cid, (name, level) in zip(ids, found, strict=True) if level is not None}
+
     async def _states(self, ids: list[str]) -> list[CustomerState]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for cid in ids:

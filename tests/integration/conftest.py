@@ -60,7 +60,7 @@ async def settings(stack: None, tmp_path: Path) -> AsyncIterator[Settings]:
         partitions=4, state_dir=tmp_path / "worker", web_port=free_port(),
         batch_within_s=0.02, model_checkpoint_interval_s=1, redis_down_after_s=2,
         # a SIGKILLed worker's partitions move on after this long
-        kafka_session_timeout_s=10,
+        kafka_session_timeout_s=10, notify_group=f"crmstream-test-{tag}-notify",
     )
     await create_topics(made)
     yield made
@@ -92,6 +92,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CRMSTREAM_CHURN_LABEL_HORIZON_S": str(settings.churn_label_horizon_s),
         "CRMSTREAM_REDIS_DOWN_AFTER_S": str(settings.redis_down_after_s),
         "CRMSTREAM_STALL_AFTER_S": str(settings.stall_after_s),
+        "CRMSTREAM_NOTIFY_GROUP": settings.notify_group,
     } | ({"CRMSTREAM_POOL_RULES_FILE": str(settings.pool_rules_file)}
          if settings.pool_rules_file else {})
 
@@ -105,8 +106,8 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, web_port: int | None = None,
-              module: str = "crmstream.cli", env: dict[str, str] | None = None
-              ) -> WorkerProcess:
+              module: str = "crmstream.cli", env: dict[str, str] | None = None,
+              command: str = "worker") -> WorkerProcess:
         env = os.environ | settings_env(self.settings) | (env or {})
         if web_port is not None:
             env["CRMSTREAM_WEB_PORT"] = str(web_port)
@@ -114,7 +115,7 @@ class WorkerProcess:
         self.port = int(env["CRMSTREAM_WEB_PORT"])
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, "worker", "--loglevel", "info"],
+            [sys.executable, "-m", module, command, "--loglevel", "info"],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )
         return self

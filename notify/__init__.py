@@ -1,0 +1,1 @@
+"""The delivery service: notices and alerts pushed to chat robots and webhooks."""
