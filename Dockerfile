@@ -8,8 +8,9 @@ COPY schemas ./schemas
 COPY state ./state
 COPY scoring ./scoring
 COPY web ./web
+COPY notify ./notify
 RUN pip install --no-cache-dir . && useradd --create-home crmstream
 USER crmstream
 ENV CRMSTREAM_WEB_HOST=0.0.0.0 CRMSTREAM_STATE_DIR=/tmp/crmstream
-EXPOSE 6066
+EXPOSE 6066 6067
 CMD ["crmstream", "worker"]

@@ -11,6 +11,8 @@ RUN_SECONDS ?= 150
 RUN_RATE ?= 300
 # make run's worker uses the demo pool rules: periods of seconds, so reclaims happen live.
 RUN_RULES ?= deploy/pool-rules.demo.yml
+# ... and its notifier delivers to local fakes of the chat platforms (port 6070).
+RUN_ROUTES ?= deploy/notify-routes.demo.yml
 # The demo's churn labels arrive after 45 s of silence (not 30 days), alerts repeat after
 # 5 minutes (not a day), and a customer worth 1,000 over 90 days counts as high-value.
 RUN_SCORING ?= CRMSTREAM_CHURN_LABEL_HORIZON_S=45 CRMSTREAM_CHURN_RESCORE_AFTER_S=10 \
@@ -45,7 +47,7 @@ stack-reset:  ## stop the local stack and delete its data
 topics: stack-up  ## create every topic
 	$(BIN)/crmstream topics
 
-run: topics  ## the main job: stack, topics, worker in the background, simulated traffic
+run: topics  ## the main job: stack, topics, worker and notifier in the background, simulated traffic
 	@mkdir -p .stack
 	@if [ -f .stack/worker.pid ] && kill -0 $$(cat .stack/worker.pid) 2>/dev/null; then \
 	  echo "worker already running (pid $$(cat .stack/worker.pid))"; \
@@ -54,13 +56,26 @@ run: topics  ## the main job: stack, topics, worker in the background, simulated
 	    > .stack/worker.log 2>&1 & echo $$! > .stack/worker.pid; \
 	  echo "worker started (pid $$(cat .stack/worker.pid)), log: .stack/worker.log"; \
 	fi
+	@if [ -f .stack/notify.pid ] && kill -0 $$(cat .stack/notify.pid) 2>/dev/null; then \
+	  echo "notifier already running (pid $$(cat .stack/notify.pid))"; \
+	else \
+	  nohup $(PY) -m notify.fake_platforms $(RUN_ROUTES) --port 6070 \
+	    > .stack/fake-robots.log 2>&1 & echo $$! > .stack/fake-robots.pid; \
+	  CRMSTREAM_NOTIFY_ROUTES_FILE=$(RUN_ROUTES) nohup $(BIN)/crmstream notify \
+	    > .stack/notify.log 2>&1 & echo $$! > .stack/notify.pid; \
+	  echo "notifier started (pid $$(cat .stack/notify.pid)), log: .stack/notify.log;" \
+	    "the fake robots print what they receive to .stack/fake-robots.log"; \
+	fi
 	@for i in $$(seq 1 60); do curl -sf localhost:6066/healthz >/dev/null && break; sleep 1; done
 	@curl -sf localhost:6066/healthz >/dev/null || { tail -n 30 .stack/worker.log; exit 1; }
 	$(BIN)/crmstream simulate --rate $(RUN_RATE) --duration $(RUN_SECONDS)
 	@$(PY) -m crmstream.tour
 
-stop:  ## stop the worker started by `make run`
-	@if [ -f .stack/worker.pid ]; then kill $$(cat .stack/worker.pid) 2>/dev/null || true; rm -f .stack/worker.pid; fi
+stop:  ## stop the worker, the notifier and the fake robots started by `make run`
+	@for name in worker notify fake-robots; do \
+	  if [ -f .stack/$$name.pid ]; then kill $$(cat .stack/$$name.pid) 2>/dev/null || true; \
+	    rm -f .stack/$$name.pid; fi; \
+	done
 
 test: stack-up  ## install, start the stack, run every test (unit and integration)
 	$(BIN)/pytest -q

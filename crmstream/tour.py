@@ -86,6 +86,7 @@ async def tour(settings: Settings) -> None:
     print("\nThe shared pool (notices to reps by type, timers fired by kind):")
     for name, value in sorted(pool.items()):
         print(f"  {name:52} {value:,.0f}")
+    _chat_robots()
     _live_streams(settings)
     print(
         f"\nMore: curl -s localhost:{settings.web_port}/healthz | "
@@ -113,6 +114,26 @@ def _live_streams(settings: Settings) -> None:
           f"'{base}/reps/rep-000/notices?since=0'")
     print(f"  ops' alerts:    curl -N -H 'Authorization: Bearer {ops}' "
           f"'{base}/alerts?severity=critical'")
+
+
+def _chat_robots(fakes_url: str = "http://127.0.0.1:6070/received") -> None:
+    """What the notifier pushed to the (fake) chat robots of deploy/notify-routes.demo.yml."""
+    try:
+        with urllib.request.urlopen(fakes_url, timeout=5) as response:
+            robots = orjson.loads(response.read())
+    except OSError as exc:
+        print(f"\nthe fake chat robots did not answer ({exc}): see .stack/fake-robots.log")
+        return
+    print("\nPushed to chat robots (crmstream notify -> the local fake platforms; each "
+          "message in .stack/fake-robots.log):")
+    for name, seen in robots.items():
+        print(f"  {name:18} {seen['accepted']:>5} accepted, {seen['refused']} refused")
+    last = robots.get("demo-team-wecom", {}).get("last")
+    if last:
+        content = last.get("markdown", last.get("text", {})).get("content", "")
+        print("  the team's WeCom group's latest message:")
+        for line in content.splitlines()[:8]:
+            print(f"    {line}")
 
 
 async def _scores_and_alerts(redis: Redis, k: str) -> None:

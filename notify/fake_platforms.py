@@ -68,7 +68,16 @@ class FakePlatforms:
         app.router.add_post("/open-apis/bot/v2/hook/{hook}", self._feishu)
         app.router.add_post("/slack/{path:.*}", self._slack)
         app.router.add_post("/webhook/{path:.*}", self._webhook)
+        app.router.add_get("/received", self._summary)
         return app
+
+    async def _summary(self, request: web.Request) -> web.Response:
+        """Per robot: how many messages it accepted, the last one, and what it refused."""
+        names = sorted({r.name for r in self.robots.values()})
+        return web.json_response({name: {
+            "accepted": len(self.of(name)),
+            "last": self.of(name)[-1].body if self.of(name) else None,
+            "refused": len(self.refused[name])} for name in names})
 
     def answer_next(self, robot: str, *answers: tuple[int, dict[str, str], bytes] | None
                     ) -> None:

@@ -43,6 +43,8 @@ class Message:
     link: str | None = None
     link_text: str = ""
     severity: str = "info"
+    summary: str = ""  # the message in one line, for a digest (the title's line otherwise)
+    recipient: str = ""  # the rep it is for (a digest to a group robot names each)
 
 
 def word(name: str, language: Language) -> str:
@@ -69,7 +71,7 @@ def notice_message(notice: Notice, customer: Customer, language: Language, conso
                    link=customer_link(console_url, notice.customer_id),
                    link_text=word("open", language),
                    severity="warning" if notice.type in ("reclaim_warning", "rejected")
-                   else "info")
+                   else "info", summary=lines[0], recipient=notice.rep_id)
 
 
 def alert_message(alert: Alert, customer: Customer, language: Language, console_url: str,
@@ -79,7 +81,8 @@ def alert_message(alert: Alert, customer: Customer, language: Language, console_
         lines.append(f"{word('value', language)}: {alert.value:g}")
     return Message(title=f"[{alert.severity}] {alert.type}", lines=tuple(lines),
                    link=customer_link(console_url, alert.customer_id),
-                   link_text=word("open", language), severity=alert.severity)
+                   link_text=word("open", language), severity=alert.severity,
+                   summary=f"{customer.name}: {alert.message}")
 
 
 def digest(messages: list[Message], language: Language) -> Message:
@@ -87,8 +90,10 @@ def digest(messages: list[Message], language: Language) -> Message:
     out (a platform's size limit cuts lines, and says how many, in ``notify.platforms``)."""
     title = (f"{len(messages)} 条新消息" if language == "zh"
              else f"{len(messages)} new messages")
-    lines = tuple(f"{m.title}: {m.lines[0]}" + (f" {m.link}" if m.link else "")
-                  for m in messages)
+    several = len({m.recipient for m in messages}) > 1
+    lines = tuple(f"{m.title}: {m.summary or m.lines[0]}"
+                  + (f" → {m.recipient}" if several and m.recipient else "")
+                  + (f" {m.link}" if m.link else "") for m in messages)
     worst = max((m.severity for m in messages), key=("info", "warning", "critical").index)
     return Message(title=title, lines=lines, severity=worst)
 

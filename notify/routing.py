@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from schemas.outputs import Alert, Notice, Severity
+from state.alerts import ALERT_TYPES
 
 Platform = Literal["wecom", "dingtalk", "feishu", "slack", "webhook"]
 Language = Literal["zh", "en"]
@@ -61,6 +62,13 @@ class AlertRoute(_Strict):
     robot: str
     types: list[str] = Field(default_factory=list)  # none: every type
     min_severity: Severity = "info"
+
+    @model_validator(mode="after")
+    def _known_types(self) -> AlertRoute:
+        unknown = sorted(set(self.types) - set(ALERT_TYPES))
+        if unknown:
+            raise ValueError(f"unknown alert types {unknown} (known: {', '.join(ALERT_TYPES)})")
+        return self
 
 
 class Target(BaseModel):

@@ -78,7 +78,9 @@ class Lane:
                 await self._give_up(batch, "the notifier failed (a bug, logged)", 0)
 
     def _take_queued(self, batch: list[Delivery]) -> None:
-        while len(batch) < DIGEST_MAX and not self.queue.empty():
+        # a webhook's receiver is a program: one JSON per notice or alert, never a digest
+        most = 1 if self.robot.platform == "webhook" else DIGEST_MAX
+        while len(batch) < most and not self.queue.empty():
             batch.append(self.queue.get_nowait())
         metrics.QUEUED.labels(self.name).set(self.queue.qsize())
 

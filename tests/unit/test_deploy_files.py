@@ -33,16 +33,17 @@ def test_every_dependency_and_build_context_exists() -> None:
 
 def test_the_image_copies_every_package_the_project_ships() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("crmstream", "agents", "schemas", "state", "scoring", "web"):
+    for package in ("crmstream", "agents", "schemas", "state", "scoring", "web", "notify"):
         assert f"COPY {package} ./{package}" in dockerfile
 
 
-def test_prometheus_rules_use_only_metrics_the_worker_exports() -> None:
+def test_prometheus_rules_use_only_metrics_the_worker_and_the_notifier_export() -> None:
     import re
 
     from prometheus_client import REGISTRY
 
     import agents.metrics  # noqa: F401 - registers the worker's metrics
+    import notify.metrics  # noqa: F401 - the notifier's
     import state.redis_store  # noqa: F401 - and the store's
 
     exported = {

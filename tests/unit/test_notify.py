@@ -82,6 +82,7 @@ def test_an_alert_goes_by_type_and_lowest_severity(kind: str, severity: str,
      "wecom robots are not signed"),
     ({"robots": {"x": {"platform": "telegram", "url": "http://h"}}}, "robots.x.platform"),
     ({"alerts": [{"robot": "sre", "min_severity": "fatal"}]}, "alerts.0.min_severity"),
+    ({"alerts": [{"robot": "sre", "types": ["churn"]}]}, "unknown alert types ['churn']"),
 ])
 def test_a_broken_routing_file_is_refused_with_where_and_why(
     tmp_path: Path, change: dict[str, object], error: str
@@ -94,8 +95,9 @@ def test_a_broken_routing_file_is_refused_with_where_and_why(
     assert "SEC-" not in str(refused.value)  # no secret quoted
 
 
-def test_the_example_routing_file_is_valid() -> None:
-    routing = load_routing(Path(__file__).parents[2] / "deploy" / "notify-routes.yml")
+@pytest.mark.parametrize("name", ["notify-routes.yml", "notify-routes.demo.yml"])
+def test_the_example_routing_files_are_valid(name: str) -> None:
+    routing = load_routing(Path(__file__).parents[2] / "deploy" / name)
     assert {r.platform for r in routing.robots.values()} == {
         "wecom", "dingtalk", "feishu", "slack", "webhook"}
 
@@ -221,6 +223,11 @@ def test_a_digest_keeps_a_line_and_a_link_per_message_and_the_worst_severity() -
     assert merged.lines == ("⚠️ 客户即将被回收: 华为（级别 A） https://crm/console/customers/c-1",
                             "b: x https://l/2")
     assert merged.severity == "critical"
+    zone = ZoneInfo("UTC")
+    for_two = digest([notice_message(notice(rep), Customer(rep, "A"), "zh", "u", zone)
+                      for rep in ("rep-1", "rep-2")], "zh")  # one group, two reps: named
+    assert [line.split(" ")[-2:] for line in for_two.lines] == [
+        ["rep-1", "u/console/customers/c-1"], ["rep-2", "u/console/customers/c-1"]]
 
 
 def test_an_offset_is_committed_only_once_every_delivery_of_it_is_recorded() -> None:
