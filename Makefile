@@ -21,7 +21,7 @@ export CRMSTREAM_STATE_DIR ?= .stack/worker
 
 
 .PHONY: help install lock stack-up stack-down stack-reset topics run stop test test-unit \
-        test-integration lint typecheck schemas bench-throughput bench-reclaim bench-scoring eval-sentiment eval-churn clean
+        test-integration lint typecheck schemas bench-throughput bench-reclaim bench-delivery bench-scoring eval-sentiment eval-churn clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -108,6 +108,9 @@ bench-throughput: topics  ## worker vs bare Faust vs raw consumer on the same re
 
 bench-reclaim: topics  ## reclaim lag with 1,000,000 pending deadlines on one worker
 	$(PY) -m bench.reclaim
+
+bench-delivery: stack-up  ## notices/s through the notifier, and its latency at half that rate
+	$(PY) -m bench.delivery
 
 bench-scoring: topics  ## the worker's time per event with scoring off and on, alternating
 	$(PY) -m bench.scoring

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
-from notify.platforms import LIMITS, dingtalk_sign, feishu_sign, webhook_signature
+from notify.platforms import dingtalk_sign, feishu_sign, limits_of, webhook_signature
 from notify.routing import Platform, Routing, load_routing
 from notify.throttle import Throttle
 
@@ -54,7 +54,7 @@ class FakePlatforms:
         self.refused: dict[str, list[tuple[float, str]]] = defaultdict(list)  # (monotonic, why)
         self.robots: dict[tuple[str, str], FakeRobot] = {}
         for name, robot in routing.robots.items():
-            limits = LIMITS[robot.platform]
+            limits = limits_of(robot)  # a webhook's limit is its owner's: the routing's
             secret = robot.secret.get_secret_value() if robot.secret else None
             fake = FakeRobot(name, robot.platform, secret,
                              Throttle.per(limits.per_minute, limits.per_second))
