@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, get_args
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from schemas.outputs import Alert, Notice, Severity
 from state.alerts import ALERT_TYPES
+from state.config_file import ConfigFileError, load_config
 
 Platform = Literal["wecom", "dingtalk", "feishu", "slack", "webhook"]
 Language = Literal["zh", "en"]
@@ -21,7 +21,7 @@ SIGNED: frozenset[str] = frozenset({"dingtalk", "feishu", "webhook"})
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 
-class RoutingError(ValueError):
+class RoutingError(ConfigFileError):
     """The routing file is missing, not YAML, or not valid; the message says where."""
 
 
@@ -122,15 +122,4 @@ class Routing(_Strict):
 
 
 def load_routing(path: Path) -> Routing:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise RoutingError(f"cannot read the routing file {path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise RoutingError(f"the routing file {path} is not valid YAML: {exc}") from exc
-    try:
-        return Routing.model_validate(data)
-    except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}"
-                 for e in exc.errors(include_url=False)]
-        raise RoutingError(f"invalid routing file {path}:\n" + "\n".join(lines)) from None
+    return load_config(path, Routing, "routing file", RoutingError)

@@ -13,8 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from state.config_file import ConfigFileError, load_config
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -189,25 +190,12 @@ def _rule_problems(at: str, rule: ReclaimRule, levels: set[str]) -> list[str]:
     return problems
 
 
-class PoolRulesError(Exception):
+class PoolRulesError(ConfigFileError):
     """The rules file is missing, unreadable or invalid: the message says exactly where."""
 
 
 def load_pool_rules(path: Path) -> PoolRules:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PoolRulesError(f"cannot read pool rules {path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise PoolRulesError(f"pool rules {path} is not valid YAML: {exc}") from exc
-    try:
-        return PoolRules.model_validate(data)
-    except ValidationError as exc:
-        lines = [
-            f"  {'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        ]
-        raise PoolRulesError(f"invalid pool rules in {path}:\n" + "\n".join(lines)) from None
+    return load_config(path, PoolRules, "pool rules", PoolRulesError)
 
 
 def without_reclaims(default_pool: str, level: str) -> PoolRules:
