@@ -228,3 +228,24 @@ async def test_a_notifier_killed_mid_burst_and_restarted_sends_each_message_once
     await asyncio.sleep(2)
     assert mentions_of(fakes, "team-wecom", customers) == Counter(dict.fromkeys(customers, 1))
     record_latency("notifier_restart_to_all_delivered_s", time.monotonic() - started)
+
+
+async def test_two_notifiers_reading_the_same_notices_send_each_once(
+    settings: Settings, worker: Any, platforms: tuple[FakePlatforms, Path]
+) -> None:
+    """Two notifiers in different groups (a blue-green deploy, a replay tool) both read every
+    notice at once: the ledger lets one of them send each."""
+    fakes, routes_file = platforms
+    start_notifier(worker, routes_file, "blue", group=f"{settings.notify_group}-blue")
+    start_notifier(worker, routes_file, "green", group=f"{settings.notify_group}-green")
+    await asyncio.sleep(3)  # both have joined their groups
+    customers = [f"c-{n:03d}" for n in range(60)]
+    await produce(settings, [notice(settings, n, "rep-4") for n in range(60)])
+
+    async def all_delivered() -> bool:
+        return set(mentions_of(fakes, "erp-hook", customers)) >= set(customers)
+
+    await eventually(all_delivered, timeout=60)
+    await asyncio.sleep(5)  # the loser of each race finds it sent after the lease
+    assert mentions_of(fakes, "erp-hook", customers) == Counter(dict.fromkeys(customers, 1))
+    assert len(fakes.of("erp-hook")) == 60  # a webhook: one request per notice
