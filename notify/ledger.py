@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, cast
@@ -62,6 +63,7 @@ class Ledger:
         self._claim = redis.register_script(CLAIM_SCRIPT)
         self._turn: _Turn | None = None
         self._loaded = False
+        self.failing_since: float | None = None  # monotonic; None while Redis answers
 
     async def claim(self, delivery_ids: Sequence[str], lease_s: float) -> list[Claim]:
         """For each delivery: "mine" (claimed for ``lease_s``), "sent" or "dead" (finished
@@ -99,6 +101,7 @@ class Ledger:
         while True:
             try:
                 answers = await self._pipeline(turn)
+                self.failing_since = None
                 break
             except ResponseError as failure:
                 if "NOSCRIPT" not in str(failure):
@@ -106,6 +109,8 @@ class Ledger:
                     return
                 self._loaded = False  # a restarted Redis: load the script again
             except (RedisError, OSError) as failure:
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
                 log.warning("the delivery ledger cannot reach Redis (%s); retrying",
                             type(failure).__name__)
                 await asyncio.sleep(RETRY_S)

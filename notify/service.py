@@ -9,20 +9,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from prometheus_client import start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from crmstream.kafka import client_options, producer
 from crmstream.settings import Settings
 from notify import metrics
+from notify.health import unready
 from notify.ledger import Ledger
 from notify.messages import Customer, alert_message, notice_message
 from notify.offsets import Offsets
@@ -84,14 +88,23 @@ class Notifier:
 
     async def _route(self, tp: TopicPartition, records: list[Any]) -> None:
         parsed = [(record, await self._read(tp, record)) for record in records]
-        known = await self.reader.names_and_levels(
-            sorted({m.customer_id for _, m in parsed if m is not None}))
+        known = await self._names(sorted({m.customer_id for _, m in parsed if m is not None}))
         for record, message in parsed:
             deliveries = [] if message is None else self._deliveries(message, known, (
                 tp, record.offset))
             self.offsets.consumed(tp, record.offset, len(deliveries))
             for delivery in deliveries:
                 self.lanes[delivery.target.robot].put(delivery)
+
+    async def _names(self, customer_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """The customers' names and levels; their ids alone while Redis is away (a message
+        that names the id is better than one that waits)."""
+        try:
+            return await self.reader.names_and_levels(customer_ids)
+        except (RedisError, OSError) as failure:
+            log.warning("customer names unavailable (%s): messages name the ids",
+                        type(failure).__name__)
+            return {}
 
     async def _read(self, tp: TopicPartition, record: Any) -> Notice | Alert | None:
         model = Notice if tp.topic == self.topics.notices else Alert
@@ -162,10 +175,50 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 async def serve(settings: Settings, routing: Routing, redis: Redis) -> None:
     """Run until SIGTERM or SIGINT; what is not recorded yet is redelivered next time."""
+    notifier = Notifier(settings, routing, redis)
+    runner = web.AppRunner(health_app(notifier, settings.redis_down_after_s))
     if settings.notify_web_port:
-        start_http_server(settings.notify_web_port, addr=settings.web_host)
+        await runner.setup()
+        await web.TCPSite(runner, settings.web_host, settings.notify_web_port).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await Notifier(settings, routing, redis).run(stop)
+    try:
+        await notifier.run(stop)
+    finally:
+        await runner.cleanup()
+
+
+def health_app(notifier: Notifier, ledger_down_after_s: float) -> web.Application:
+    """``/metrics``, ``/livez``, ``/readyz`` and ``/healthz`` (the detail) of the notifier."""
+    def problems() -> list[str]:
+        since = notifier.ledger.failing_since
+        return unready(len(notifier.consumer.assignment()),
+                       None if since is None else time.monotonic() - since,
+                       ledger_down_after_s)
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def livez(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "problems": []})
+
+    async def readyz(request: web.Request) -> web.Response:
+        found = problems()
+        return web.json_response({"status": "fail" if found else "ok", "problems": found},
+                                 status=503 if found else 200)
+
+    async def healthz(request: web.Request) -> web.Response:
+        found = problems()
+        return web.json_response({
+            "status": "unready" if found else "ok", "problems": found,
+            "assigned": sorted(f"{tp.topic}:{tp.partition}"
+                               for tp in notifier.consumer.assignment()),
+            "queued": {name: lane.queue.qsize() for name, lane in notifier.lanes.items()}})
+
+    app = web.Application()
+    for path, handler in (("/metrics", metrics), ("/livez", livez), ("/readyz", readyz),
+                          ("/healthz", healthz)):
+        app.router.add_get(path, handler)
+    return app

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -13,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from aiohttp import web
@@ -21,7 +24,7 @@ from crmstream.settings import Settings
 from notify.fake_platforms import FakePlatforms
 from notify.routing import Routing
 from tests.integration.browser import record_latency
-from tests.integration.conftest import eventually, free_port, produce, read_topic
+from tests.integration.conftest import ROOT, eventually, free_port, produce, read_topic
 from tests.integration.test_pool import now, register
 
 LINK = re.compile(r"/console/customers/([\w%-]+)")
@@ -84,10 +87,11 @@ async def platforms(tmp_path: Path) -> AsyncIterator[tuple[FakePlatforms, Path]]
 
 
 def start_notifier(worker: Any, routes_file: Path, name: str = "notifier",
-                   group: str | None = None) -> Any:
+                   group: str | None = None, web_port: int = 0) -> Any:
     return worker(name, command="notify", env=({"CRMSTREAM_NOTIFY_GROUP": group} if group
                                                else {}) | {
-        "CRMSTREAM_NOTIFY_ROUTES_FILE": str(routes_file), "CRMSTREAM_NOTIFY_WEB_PORT": "0",
+        "CRMSTREAM_NOTIFY_ROUTES_FILE": str(routes_file),
+        "CRMSTREAM_NOTIFY_WEB_PORT": str(web_port),
         "CRMSTREAM_NOTIFY_RETRY_BASE_S": "0.2", "CRMSTREAM_NOTIFY_TIMEOUT_S": "2",
         "CRMSTREAM_NOTIFY_MAX_ATTEMPTS": "4"})
 
@@ -249,3 +253,47 @@ async def test_two_notifiers_reading_the_same_notices_send_each_once(
     await asyncio.sleep(5)  # the loser of each race finds it sent after the lease
     assert mentions_of(fakes, "erp-hook", customers) == Counter(dict.fromkeys(customers, 1))
     assert len(fakes.of("erp-hook")) == 60  # a webhook: one request per notice
+
+
+async def test_the_notifier_is_unready_while_its_ledger_is_away_and_sends_once_after(
+    settings: Settings, worker: Any, platforms: tuple[FakePlatforms, Path]
+) -> None:
+    fakes, routes_file = platforms
+    port = free_port()
+    notifier = start_notifier(worker, routes_file, web_port=port)
+
+    async def health(path: str) -> tuple[int, dict[str, Any]]:
+        async with aiohttp.ClientSession() as http, http.get(
+                f"http://127.0.0.1:{port}{path}") as r:
+            return r.status, await r.json()
+
+    async def answers(path: str, status: int) -> dict[str, Any] | None:
+        try:
+            code, body = await health(path)
+        except aiohttp.ClientError:
+            return None
+        return body if code == status else None
+
+    await eventually(lambda: answers("/readyz", 200), timeout=60)
+    assert (await health("/livez"))[0] == 200
+    shutdown = await asyncio.create_subprocess_exec(
+        "redis-cli", "-p", "6379", "shutdown", stdout=asyncio.subprocess.DEVNULL)
+    await shutdown.wait()
+    try:
+        await produce(settings, [notice(settings, 1, "rep-5", customer="while-away")])
+        body = await eventually(lambda: answers("/readyz", 503), timeout=30)
+        assert any("delivery ledger (Redis) has been failing" in p for p in body["problems"])
+        assert fakes.of("intl-slack") == []  # a delivery that cannot be recorded is not made
+    finally:
+        up = await asyncio.create_subprocess_exec(
+            str(ROOT / "deploy/stack.sh"), "up", env=os.environ | {"PYTHON": sys.executable},
+            stdout=asyncio.subprocess.DEVNULL)
+        assert await up.wait() == 0
+    await eventually(lambda: answers("/readyz", 200), timeout=30)
+    await eventually(lambda: asyncio.sleep(0, fakes.of("intl-slack")), timeout=30)
+    await asyncio.sleep(2)
+    assert len(fakes.of("intl-slack")) == 1
+    assert "while-away" in fakes.of("intl-slack")[0].body["text"]
+    assert notifier.proc.poll() is None
+    _, detail = await health("/healthz")
+    assert detail["queued"]["intl-slack"] == 0

@@ -244,3 +244,17 @@ def test_an_offset_is_committed_only_once_every_delivery_of_it_is_recorded() -> 
     offsets.forget({"p0"})
     offsets.finished("p0", 12)  # a lane finishing after a rebalance: nothing to do
     assert offsets.to_commit() == {}
+
+
+@pytest.mark.parametrize(("assigned", "failing_for", "problems"), [
+    (4, None, []),
+    (0, None, ["owns no partition of the notices or alerts topics"]),
+    (4, 5.0, []),  # a short outage: nothing is sent meanwhile, but not yet unready
+    (4, 12.0, ["the delivery ledger (Redis) has been failing for 12 s"]),
+])
+def test_the_notifier_is_ready_with_partitions_and_a_ledger_that_answers(
+    assigned: int, failing_for: float | None, problems: list[str]
+) -> None:
+    from notify.health import unready
+
+    assert unready(assigned, failing_for, ledger_down_after_s=10) == problems
