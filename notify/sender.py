@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -31,7 +31,7 @@ DIGEST_MAX = 25  # lines in one digest; more wait for the next message
 @dataclass(frozen=True, slots=True)
 class Delivery:
     delivery_id: str  # "<notice or alert id>:<robot>"
-    kind: str  # "notice" or "alert"
+    kind: Literal["notice", "alert"]
     message: Message
     target: Target
     at: float  # the notice's or alert's time (Unix seconds), for the latency

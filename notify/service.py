@@ -138,15 +138,16 @@ class Notifier:
         self.offsets.finished(tp, offset)
 
     async def _dead_letter(self, batch: list[Delivery], reason: str, attempts: int) -> None:
+        """Each delivery of the batch to crm.delivery_dlq, all acknowledged by the broker
+        before the lane records them dead."""
         now = datetime.now(UTC)
-        for d in batch:
-            robot = self.routing.robots[d.target.robot]
-            letter = DeliveryDeadLetter(
-                delivery_id=d.delivery_id, kind="notice" if d.kind == "notice" else "alert",
-                robot=d.target.robot, platform=robot.platform, reason=reason,
-                attempts=attempts, payload=d.payload, at=now)
-            await self.producer.send_and_wait(self.topics.delivery_dlq, to_json(letter),
-                                              key=d.target.robot.encode())
+        sending = [await self.producer.send(
+            self.topics.delivery_dlq, to_json(DeliveryDeadLetter(
+                delivery_id=d.delivery_id, kind=d.kind, robot=d.target.robot,
+                platform=self.routing.robots[d.target.robot].platform, reason=reason,
+                attempts=attempts, payload=d.payload, at=now)),
+            key=d.target.robot.encode()) for d in batch]
+        await asyncio.gather(*sending)
         log.warning("%d deliveries to %s dead-lettered after %d attempts: %s", len(batch),
                     batch[0].target.robot, attempts, reason)
 

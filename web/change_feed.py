@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,7 +27,6 @@ class ChangeFeed:
         self.pattern = pattern
         self._watching: dict[object, tuple[Watch, asyncio.Event]] = {}
         self._listener: asyncio.Task[None] | None = None
-        self.subscribed = asyncio.Event()
 
     @asynccontextmanager
     async def watching(self, watch: Watch) -> AsyncIterator[asyncio.Event]:
@@ -43,13 +42,7 @@ class ChangeFeed:
         finally:
             del self._watching[token]
 
-    async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._listener
-
-    def tell(self, changed: StateChanged) -> None:
+    def _tell(self, changed: StateChanged) -> None:
         for watch, event in list(self._watching.values()):
             if watch.concerns(changed):
                 event.set()
@@ -60,7 +53,6 @@ class ChangeFeed:
             try:
                 async with self.redis.pubsub() as pubsub:
                     await pubsub.psubscribe(self.pattern)
-                    self.subscribed.set()
                     if lost:  # whatever changed while away: every page re-reads
                         for _, event in list(self._watching.values()):
                             event.set()
@@ -69,7 +61,6 @@ class ChangeFeed:
                         if message is not None:
                             self._receive(message)
             except (RedisError, OSError) as failure:
-                self.subscribed.clear()
                 lost = True
                 log.warning("console change feed lost (%s); resubscribing", failure)
                 await asyncio.sleep(RESUBSCRIBE_AFTER_S)
@@ -78,6 +69,6 @@ class ChangeFeed:
         if message.get("type") != "pmessage":
             return
         try:
-            self.tell(StateChanged.model_validate_json(message["data"]))
+            self._tell(StateChanged.model_validate_json(message["data"]))
         except ValidationError:
             log.warning("an unreadable change signal on %s was ignored", message["channel"])
