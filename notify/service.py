@@ -43,7 +43,7 @@ FETCH_MS = 200
 
 class Notifier:
     def __init__(self, settings: Settings, routing: Routing, redis: Redis) -> None:
-        self.settings, self.routing, self.redis = settings, routing, redis
+        self.settings, self.routing = settings, routing
         self.topics = settings.topics
         self.keys = Keys(settings.redis_key_prefix)
         self.reader = ConsoleReader(redis, self.keys)
@@ -51,8 +51,8 @@ class Notifier:
         self.zone = ZoneInfo(routing.time_zone)
         self.offsets: Offsets[TopicPartition] = Offsets()
         self.lanes: dict[str, Lane] = {}
-        self.consumer = AIOKafkaConsumer(
-            self.topics.notices, self.topics.alerts, **client_options(settings),
+        self.consumer = AIOKafkaConsumer(  # subscribed in run(), with its rebalance listener
+            **client_options(settings),
             group_id=settings.notify_group, enable_auto_commit=False,
             auto_offset_reset="earliest")
         self.producer = producer(settings)
@@ -117,21 +117,17 @@ class Notifier:
     def _deliveries(self, message: Notice | Alert, known: dict[str, tuple[str, str]],
                     source: tuple[TopicPartition, int]) -> list[Delivery]:
         name, level = known.get(message.customer_id, (message.customer_id, "?"))
-        customer, url = Customer(name, level), self.routing.console_url
-        out = []
+        customer, url, payload = Customer(name, level), self.routing.console_url, (
+            message.model_dump_json())
         if isinstance(message, Notice):
-            for target in self.routing.for_notice(message):
-                out.append(Delivery(
-                    f"{message.notice_id}:{target.robot}", "notice",
-                    notice_message(message, customer, target.language, url, self.zone),
-                    target, message.at.timestamp(), message.model_dump_json(), source))
-        else:
-            for target in self.routing.for_alert(message):
-                out.append(Delivery(
-                    f"{message.alert_id}:{target.robot}", "alert",
-                    alert_message(message, customer, target.language, url, self.zone),
-                    target, message.at.timestamp(), message.model_dump_json(), source))
-        return out
+            return [Delivery(f"{message.notice_id}:{target.robot}", "notice",
+                             notice_message(message, customer, target.language, url, self.zone),
+                             target, message.at.timestamp(), payload, source)
+                    for target in self.routing.for_notice(message)]
+        return [Delivery(f"{message.alert_id}:{target.robot}", "alert",
+                         alert_message(message, customer, target.language, url, self.zone),
+                         target, message.at.timestamp(), payload, source)
+                for target in self.routing.for_alert(message)]
 
     def _finished(self, delivery: Delivery) -> None:
         tp, offset = delivery.source
