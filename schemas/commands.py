@@ -8,7 +8,7 @@ from schemas.base import Id, KeyId, Timestamp, WireModel
 
 CommandType = Literal[
     "register", "assign", "claim", "transfer", "release", "move_pool", "freeze", "discard",
-    "restore", "lock", "unlock", "mark_won", "mark_churned", "forget",
+    "restore", "lock", "unlock", "mark_won", "mark_churned", "forget", "acknowledge_alert",
 ]
 
 
@@ -97,9 +97,17 @@ class Forget(_Command):
     type: Literal["forget"]
 
 
+class AcknowledgeAlert(_Command):
+    """Someone in ops took an alert about the customer (the console sends it): part of the
+    customer's story when it is lost (state/loss.py)."""
+
+    type: Literal["acknowledge_alert"]
+    alert_id: Id
+
+
 Command = Annotated[
     Register | Assign | Claim | Transfer | Release | MovePool | Freeze | Discard | Restore
-    | Lock | Unlock | MarkWon | MarkChurned | Forget,
+    | Lock | Unlock | MarkWon | MarkChurned | Forget | AcknowledgeAlert,
     Field(discriminator="type"),
 ]
 COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)

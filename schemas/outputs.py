@@ -9,6 +9,7 @@ from schemas.base import Id, Timestamp, WireModel
 
 NoticeType = Literal[
     "reclaim_warning", "reclaimed", "assigned", "transferred_out", "released", "rejected",
+    "unanswered",
 ]
 Severity = Literal["info", "warning", "critical"]
 

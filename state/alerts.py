@@ -17,7 +17,11 @@ CHURN_RISK = "churn_risk"
 NEGATIVE_HIGH_VALUE = "negative_from_high_value"
 NEGATIVE_RUN = "negative_run"
 MODEL_DRIFT = "model_drift"
-ALERT_TYPES = (CHURN_RISK, NEGATIVE_HIGH_VALUE, NEGATIVE_RUN, MODEL_DRIFT)
+UNANSWERED = "unanswered"  # state/answers.py: the owner did not answer in time
+UNANSWERED_ESCALATED = "unanswered_escalated"  # ...nor by the escalation time
+SEGMENT_AT_RISK = "segment_at_risk"  # state/segments.py: a valuable customer slid to at risk
+ALERT_TYPES = (CHURN_RISK, NEGATIVE_HIGH_VALUE, NEGATIVE_RUN, MODEL_DRIFT, UNANSWERED,
+               UNANSWERED_ESCALATED, SEGMENT_AT_RISK)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.base import Timestamp
 from state.activity import DayTally
+from state.loss import Loss
+from state.segments import Segment
 
 Status = Literal["active", "pooled", "frozen", "discarded", "won", "churned", "forgotten"]
-TimerKind = Literal["warning", "manager_warning", "reclaim", "churn_label"]
+TimerKind = Literal["warning", "manager_warning", "reclaim", "churn_label", "unanswered",
+                    "unanswered_manager", "segment"]
 # The churn model's inputs as they were at a prediction, in the order of
 # state.churn.CHURN_FEATURES.
 ChurnFeatures = tuple[float, ...]
@@ -79,6 +82,22 @@ class CustomerState(BaseModel):
     label_due: Timestamp | None = None
     # When each alert type was last raised for this customer (the cooldown).
     alerted_at: dict[str, Timestamp] = Field(default_factory=dict)
+    alert_acked_at: Timestamp | None = None  # when ops last acknowledged an alert about it
+
+    # Milestones the numbers are made of (analytics/tally.py): the first follow-up and paid
+    # order, the last claim out of a pool and the last reclaim (with whom), and the loss.
+    first_follow_up_at: Timestamp | None = None
+    first_paid_at: Timestamp | None = None
+    claimed_at: Timestamp | None = None
+    claimed_by: str | None = None
+    reclaimed_at: Timestamp | None = None
+    reclaimed_from: str | None = None
+    loss: Loss | None = None  # state/loss.py
+    # An inbound question waiting for its owner's answer since, and how many of the alerts
+    # about it went out (1: the owner's, 2: the managers' too); state/answers.py.
+    awaiting_answer_since: Timestamp | None = None
+    answer_alerts: int = 0
+    segment: Segment | None = None  # RFM, state/segments.py
 
     orders_total: int = 0
     paid_total: float = 0.0

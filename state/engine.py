@@ -1,13 +1,16 @@
 """The ways a customer changes: an event arrives, its timer fires, or the churn model gives
-it a new score. Every time the next timer is recomputed from the new state, so the schedule
-can never drift from it."""
+it a new score. After an event or a timer its RFM segment is scored again (an alert when a
+valuable customer slides to at risk) and its next timer recomputed from the new state, so
+neither can drift from it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from state.alerts import SEGMENT_AT_RISK, raise_alert
 from state.churn import ModelInfo, with_risk
 from state.customer import ChurnFeatures, CustomerState
+from state.segments import became_at_risk, segment_of
 from state.timers import fire, scheduled
 from state.transitions import NO_SIGNALS, Event, Outcome, Policy, Signals, apply
 
@@ -17,20 +20,32 @@ def on_event(
     signals: Signals = NO_SIGNALS,
 ) -> Outcome:
     outcome = apply(state, event, now, policy, signals)
-    return _with_timer(outcome, policy)
+    return _settled(outcome, policy, now)
 
 
 def on_timer(
     state: CustomerState, now: datetime, policy: Policy, assignee: str | None = None
 ) -> Outcome:
-    return _with_timer(fire(state, policy.rules, now, assignee), policy)
+    return _settled(fire(state, policy.rules, now, assignee, policy.segments), policy, now)
 
 
-def _with_timer(outcome: Outcome, policy: Policy) -> Outcome:
+def _settled(outcome: Outcome, policy: Policy, now: datetime) -> Outcome:
     if not outcome.changed:
         return outcome
-    timed = scheduled(outcome.state, policy.rules)
-    return outcome if timed is outcome.state else outcome._replace(state=timed)
+    state, effects = outcome.state, outcome.effects
+    segment = segment_of(state, policy.segments, now) if state.status != "forgotten" else None
+    if segment != state.segment:
+        before = state.segment
+        state = state.model_copy(update={"segment": segment})
+        if became_at_risk(before, segment):
+            state, alert = raise_alert(
+                state, SEGMENT_AT_RISK, "warning", f"RFM segment fell from {before} to {segment}",
+                None, now, policy.alerts)
+            effects += (alert,) if alert is not None else ()
+    timed = scheduled(state, policy.rules, policy.segments)
+    if timed is outcome.state and effects is outcome.effects:
+        return outcome
+    return outcome._replace(state=timed, effects=effects)
 
 
 def on_score(

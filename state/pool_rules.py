@@ -90,12 +90,22 @@ class Pool(_Strict):
     auto_assign: Literal["none", "round_robin", "least_loaded"] = "none"
 
 
+class AnswerRules(_Strict):
+    """How long an inbound question may wait for its owner's answer, per level, before the
+    owner is alerted (``within``) and then the pool's managers (``escalate_after``, counted
+    from the question too). A level left out is never alerted about."""
+
+    within: dict[str, Duration] = Field(default_factory=dict)
+    escalate_after: dict[str, Duration] = Field(default_factory=dict)
+
+
 class PoolRules(_Strict):
     levels: list[str] = Field(min_length=1)
     default_pool: str
     max_customers_per_rep: int | None = Field(default=None, ge=1)
     teams: dict[str, list[str]] = Field(default_factory=dict)
     pools: list[Pool] = Field(min_length=1)
+    answers: AnswerRules | None = None  # state/answers.py
 
     @model_validator(mode="after")
     def _consistent(self) -> PoolRules:
@@ -108,9 +118,24 @@ class PoolRules(_Strict):
             problems.append(f"default_pool {self.default_pool!r} is not a pool ({sorted(known)})")
         for pool in self.pools:
             problems += _pool_problems(pool, known, set(self.levels), set(self.teams))
+        if self.answers is not None:
+            problems += _answer_problems(self.answers, set(self.levels))
         if problems:
             raise ValueError("\n  - " + "\n  - ".join(problems))
         return self
+
+    def team_of(self, rep_id: str | None) -> str:
+        """The first team listing the rep ("-" for none or no rep): a dimension of the
+        numbers (analytics/tally.py)."""
+        return self._teams.get(rep_id, "-") if rep_id is not None else "-"
+
+    @cached_property
+    def _teams(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for team, reps in self.teams.items():
+            for rep in reps:
+                found.setdefault(rep, team)
+        return found
 
     def pool(self, pool_id: str) -> Pool | None:
         return self._by_id.get(pool_id)
@@ -174,6 +199,23 @@ def _pool_problems(pool: Pool, pools: set[str], levels: set[str], teams: set[str
         cooldown: timedelta | None = getattr(pool.claim, name)
         if cooldown is not None and cooldown <= timedelta(0):
             problems.append(f"{where}: claim.{name} must be positive (omit it to disable)")
+    return problems
+
+
+def _answer_problems(answers: AnswerRules, levels: set[str]) -> list[str]:
+    problems: list[str] = []
+    for name in ("within", "escalate_after"):
+        periods: dict[str, timedelta] = getattr(answers, name)
+        unknown = set(periods) - levels
+        if unknown:
+            problems.append(f"answers.{name}: unknown levels {sorted(unknown)}")
+        problems += [f"answers.{name}.{level} must be positive"
+                     for level, period in periods.items() if period <= timedelta(0)]
+    problems += [
+        f"answers.escalate_after.{level} is not later than answers.within.{level}"
+        for level, escalate in answers.escalate_after.items()
+        if level in answers.within and escalate <= answers.within[level]
+    ]
     return problems
 
 

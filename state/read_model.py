@@ -32,7 +32,7 @@ from state.features import FREQUENCY, MONETARY, MONEY, WINDOW_FIELDS, rfm, windo
 FLAT_FIELDS = (
     "customer_id", "version", "name", "pool_id", "level", "status", "locked", "owner",
     "owner_since", "pooled_since", "last_follow_up_at", "last_event_at", "updated_at",
-    "sentiment", "churn_risk", "negative_run",
+    "sentiment", "churn_risk", "negative_run", "segment", "awaiting_answer_since",
 )
 _ACTIVITY_TIMES = (
     "created_at", "last_inbound_at", "last_interaction_at", "last_click_at", "last_order_at",

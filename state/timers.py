@@ -1,5 +1,6 @@
-"""The customer's clock: when its next pool warning or reclaim is due, or the label of its
-pending churn prediction, and what firing it does.
+"""The customer's clock: when its next pool warning or reclaim is due, the label of its
+pending churn prediction, the alerts about a question it is waiting to have answered, or
+the slide of its recency into the next RFM band; and what firing each does.
 
 Pure functions of (state, rules, now). The worker stores each customer's next timer in a
 sorted set per partition and fires what is due; a fired timer is recomputed from the state
@@ -11,10 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from schemas.outputs import Alert
+from state.answers import alert_type, answer_timer, escalation
 from state.churn import label_due, resolve_label
 from state.customer import CustomerState, TimerKind
+from state.loss import lost, still_lost
 from state.pool_rules import Pool, PoolRules, ReclaimRule
+from state.segments import SegmentEdges, next_slide
 from state.transitions import Outcome, handover, notice, to_pool
+
+DEFAULT_EDGES = SegmentEdges()
 
 SYSTEM_ACTOR = "crmstream"
 
@@ -73,15 +80,33 @@ def next_timer(state: CustomerState, rules: PoolRules) -> Timer | None:
     return Timer(deadline, "reclaim", deadline, reason)
 
 
-def scheduled(state: CustomerState, rules: PoolRules) -> CustomerState:
-    """The state with its timer fields set to what the rules say now: the pool timer, or the
-    churn label when that is due first (``deadline`` stays the pool deadline)."""
+def _others(state: CustomerState, rules: PoolRules, edges: SegmentEdges
+            ) -> list[tuple[datetime, TimerKind]]:
+    """The customer's timers besides the pool's, in the order they go first on a tie."""
+    found: list[tuple[datetime, TimerKind]] = []
+    if state.label_due is not None:
+        found.append((state.label_due, "churn_label"))
+    waiting = answer_timer(state, rules.answers)
+    if waiting is not None:
+        found.append(waiting)
+    if state.segment is not None and state.segment != "prospect":
+        slide = next_slide(state, edges, state.updated_at)
+        if slide is not None:
+            found.append((slide, "segment"))
+    return found
+
+
+def scheduled(state: CustomerState, rules: PoolRules, edges: SegmentEdges = DEFAULT_EDGES
+              ) -> CustomerState:
+    """The state with its timer fields set to the earliest of its timers (``deadline``
+    stays the pool deadline)."""
     timer = next_timer(state, rules)
     fields: tuple[datetime | None, TimerKind | None, datetime | None] = (
         (timer.at, timer.kind, timer.deadline) if timer is not None else (None, None, None)
     )
-    if state.label_due is not None and (timer is None or state.label_due < timer.at):
-        fields = (state.label_due, "churn_label", fields[2])
+    for at, kind in _others(state, rules, edges):
+        if fields[0] is None or at < fields[0]:
+            fields = (at, kind, fields[2])
     if (state.timer_at, state.timer_kind, state.deadline) == fields:
         return state
     return state.model_copy(
@@ -89,23 +114,45 @@ def scheduled(state: CustomerState, rules: PoolRules) -> CustomerState:
     )
 
 
-def fire(
-    state: CustomerState, rules: PoolRules, now: datetime, assignee: str | None = None
-) -> Outcome:
-    """Apply the customer's timer if it is due; a stale one changes nothing. A reclaimed
-    customer goes to ``assignee`` when the pool auto-assigns and one was found. A due churn
-    label goes first; a pool timer due as well fires on the next tick."""
+def due_now(state: CustomerState, rules: PoolRules, now: datetime,
+            edges: SegmentEdges = DEFAULT_EDGES) -> tuple[TimerKind, Timer | None] | None:
+    """Which timer fires now, if any: a due churn label first, then the pool's timer, then
+    an unanswered question, then a recency slide (one per tick; the next fires at the
+    next tick)."""
     if label_due(state, now):
-        labelled, label = resolve_label(state)
-        return Outcome(
-            labelled.model_copy(update={"version": state.version + 1, "updated_at": now}),
-            label=label)
+        return "churn_label", None
     timer = next_timer(state, rules)
-    if timer is None or timer.at > now:
+    if timer is not None and timer.at <= now:
+        return timer.kind, timer
+    for at, kind in _others(state, rules, edges):
+        if kind != "churn_label" and at <= now:
+            return kind, None
+    return None
+
+
+def fire(
+    state: CustomerState, rules: PoolRules, now: datetime, assignee: str | None = None,
+    edges: SegmentEdges = DEFAULT_EDGES,
+) -> Outcome:
+    """Apply the customer's due timer (``due_now``); a stale one changes nothing. A
+    reclaimed customer goes to ``assignee`` when the pool auto-assigns and one was found."""
+    due = due_now(state, rules, now, edges)
+    if due is None:
         return Outcome(state, changed=False)
-    owner = state.owner
-    assert owner is not None  # a timer exists only for an owned customer
+    kind, timer = due
     s = state.model_copy(update={"version": state.version + 1, "updated_at": now})
+    if kind == "churn_label":
+        labelled, label = resolve_label(s)
+        if label is not None and label.churned and not still_lost(state.loss):
+            labelled = labelled.model_copy(update={"loss": lost(state, "inactive", now)})
+        return Outcome(labelled, label=label)
+    if kind in ("unanswered", "unanswered_manager"):
+        return _unanswered(s, kind, rules, now)
+    if kind == "segment":
+        return Outcome(s)  # the engine scores the segment again (state/engine.py)
+    assert timer is not None
+    owner = state.owner
+    assert owner is not None  # a pool timer exists only for an owned customer
     if timer.kind == "warning":
         s = s.model_copy(update={"warned_deadline": timer.deadline})
         warning = notice(s, "reclaim_warning", owner, timer.reason, now)
@@ -122,6 +169,8 @@ def fire(
     pool = rules.pool(s.pool_id)
     target = (pool.reclaim_to if pool is not None else None) or s.pool_id
     reclaimed = to_pool(s, target, "pooled", now, timer.reason, SYSTEM_ACTOR, now, "reclaimed")
+    reclaimed = reclaimed._replace(state=reclaimed.state.model_copy(
+        update={"reclaimed_at": now, "reclaimed_from": owner}))
     if assignee is None or assignee == owner:
         return reclaimed
     assigned = handover(reclaimed.state, assignee, now, "auto-assigned", SYSTEM_ACTOR, now)
@@ -130,10 +179,30 @@ def fire(
 
 def needs_assignee(state: CustomerState, rules: PoolRules, now: datetime) -> Pool | None:
     """The pool that will auto-assign this customer if its timer fires now as a reclaim."""
-    if label_due(state, now):
-        return None
-    timer = next_timer(state, rules)
-    if timer is None or timer.at > now or timer.kind != "reclaim":
+    due = due_now(state, rules, now)
+    if due is None or due[0] != "reclaim":
         return None
     pool = rules.pool(state.pool_id)
     return pool if pool is not None and pool.auto_assign != "none" else None
+
+
+def _unanswered(s: CustomerState, kind: TimerKind, rules: PoolRules, now: datetime) -> Outcome:
+    """The owner's alert about a question waiting too long, or the managers' after it."""
+    assert s.owner is not None
+    assert s.awaiting_answer_since is not None
+    waited = now - s.awaiting_answer_since
+    hours = waited.total_seconds() / 3600
+    reason = f"a question from the customer waits for an answer ({hours:.1f} h)"
+    first = kind == "unanswered"
+    reps = (s.owner,) if first else escalation(rules, s)
+    notices = tuple(notice(s, "unanswered", rep, reason if first else f"{s.owner}: {reason}",
+                           now) for rep in reps)
+    escalated = s.model_copy(update={
+        "answer_alerts": 1 if first else 2,
+        "alerted_at": {**s.alerted_at, alert_type(kind): now}})
+    alert = Alert(
+        alert_id=f"{s.customer_id}:{s.version}:{alert_type(kind)}",
+        customer_id=s.customer_id, type=alert_type(kind),
+        severity="warning" if first else "critical",
+        message=f"{reason}; owner {s.owner}", value=round(hours, 2), at=now)
+    return Outcome(escalated, (*notices, alert))

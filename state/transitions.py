@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from schemas.commands import (
+    AcknowledgeAlert,
     Assign,
     Claim,
     Discard,
@@ -32,10 +33,13 @@ from schemas.events import Click, Interaction, Order
 from schemas.outputs import Alert, Notice, NoticeType, Score
 from state.activity import DayTally, add_to_day, epoch_day
 from state.alerts import AlertRules, after_text
+from state.answers import after_interaction
 from state.churn import ChurnLabel, ChurnRules, resolve_label
 from state.customer import CustomerState, OwnershipChange, new_customer
 from state.forget import FORGOTTEN, erased, reborn
+from state.loss import lost, still_lost
 from state.pool_rules import PoolRules, without_reclaims
+from state.segments import SegmentEdges
 
 Event = Interaction | Click | Order | AnyCommand
 Effect = Notice | Alert | Score
@@ -57,6 +61,7 @@ class Policy:
     recent_event_ids: int = 32
     alerts: AlertRules = field(default_factory=AlertRules)
     churn: ChurnRules = field(default_factory=ChurnRules)
+    segments: SegmentEdges = field(default_factory=SegmentEdges)
 
     @property
     def pool_id(self) -> str:
@@ -77,6 +82,11 @@ class Outcome(NamedTuple):
 def later(current: datetime | None, candidate: datetime) -> datetime:
     """Out-of-order events never move a "last" time backwards."""
     return candidate if current is None or candidate > current else current
+
+
+def earlier(current: datetime | None, candidate: datetime) -> datetime:
+    """...nor a "first" time forwards."""
+    return candidate if current is None or candidate < current else current
 
 
 class Signals(NamedTuple):
@@ -170,6 +180,8 @@ def _interaction(
         update["last_inbound_at"] = later(s.last_inbound_at, e.occurred_at)
     elif s.owner is not None and e.rep_id == s.owner:
         update["last_follow_up_at"] = later(s.last_follow_up_at, e.occurred_at)
+        update["first_follow_up_at"] = earlier(s.first_follow_up_at, e.occurred_at)
+    update |= after_interaction(s, e)
     if text_sentiment is not None:
         sentiment, at = blended_sentiment(s, text_sentiment, e.occurred_at)
         update |= {"sentiment": round(sentiment, 4), "sentiment_at": at,
@@ -206,6 +218,7 @@ def _order(s: CustomerState, e: Order, now: datetime) -> dict[str, object]:
         }
     elif e.status == "paid":
         update |= {
+            "first_paid_at": earlier(s.first_paid_at, e.occurred_at),
             "paid_total": s.paid_total + amount,
             "last_paid_at": later(s.last_paid_at, e.occurred_at),
             "last_order_at": later(s.last_order_at, e.occurred_at),
@@ -218,6 +231,20 @@ def _order(s: CustomerState, e: Order, now: datetime) -> dict[str, object]:
             "days": add_to_day(s.days, day, today,
                               DayTally(refunds=1, refund_amount=amount)),
         }
+    if e.status in ("placed", "paid") and s.loss is not None and still_lost(s.loss) and (
+            e.occurred_at > s.loss.at):
+        update |= _won_back(s, e.occurred_at)
+    return update
+
+
+def _won_back(s: CustomerState, at: datetime) -> dict[str, object]:
+    """A lost customer ordered again: the loss stays on record, won back; one marked
+    churned is a customer again (its owner's, else its pool's)."""
+    assert s.loss is not None
+    update: dict[str, object] = {"loss": s.loss.model_copy(update={"won_back_at": at})}
+    if s.status == "churned":
+        update |= ({"status": "active"} if s.owner is not None
+                   else {"status": "pooled", "pooled_since": at})
     return update
 
 
@@ -344,7 +371,8 @@ def _command(  # noqa: C901 - one case per command type reads best as one table
             refusal = claim_refusal(s, c.rep_id, rules, now) or limit_refusal
             if refusal is not None:
                 return rejected(s, c.rep_id, refusal, now)
-            return handover(s, c.rep_id, at, "claimed", c.actor, now)
+            claimed = s.model_copy(update={"claimed_at": at, "claimed_by": c.rep_id})
+            return handover(claimed, c.rep_id, at, "claimed", c.actor, now)
         case Release():
             if s.status in ("frozen", "discarded"):
                 return rejected(s, c.actor, f"customer is {s.status}", now)
@@ -370,8 +398,13 @@ def _command(  # noqa: C901 - one case per command type reads best as one table
         case MarkWon():
             return Outcome(s.model_copy(update={"status": "won"}))
         case MarkChurned():
-            churned, label = resolve_label(s.model_copy(update={"status": "churned"}), True)
+            update: dict[str, object] = {"status": "churned"}
+            if not still_lost(s.loss):
+                update["loss"] = lost(s, "marked", at)
+            churned, label = resolve_label(s.model_copy(update=update), True)
             return Outcome(churned, label=label)
+        case AcknowledgeAlert():
+            return Outcome(s.model_copy(update={"alert_acked_at": later(s.alert_acked_at, at)}))
         case Forget():
             return Outcome(erased(s, now))
     raise AssertionError(f"unhandled command {c!r}")  # pragma: no cover
@@ -380,5 +413,5 @@ def _command(  # noqa: C901 - one case per command type reads best as one table
 DEFAULT_POLICY = Policy()
 _COMMANDS_NEEDING_A_CUSTOMER = (
     Assign, Claim, Transfer, Release, MovePool, Freeze, Discard, Restore, Lock, Unlock,
-    MarkWon, MarkChurned, Forget,
+    MarkWon, MarkChurned, Forget, AcknowledgeAlert,
 )
