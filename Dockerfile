@@ -9,6 +9,7 @@ COPY state ./state
 COPY scoring ./scoring
 COPY web ./web
 COPY notify ./notify
+COPY analytics ./analytics
 RUN pip install --no-cache-dir . && useradd --create-home crmstream
 USER crmstream
 ENV CRMSTREAM_WEB_HOST=0.0.0.0 CRMSTREAM_STATE_DIR=/tmp/crmstream

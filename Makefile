@@ -68,7 +68,10 @@ run: topics  ## the main job: stack, topics, worker and notifier in the backgrou
 	fi
 	@for i in $$(seq 1 60); do curl -sf localhost:6066/healthz >/dev/null && break; sleep 1; done
 	@curl -sf localhost:6066/healthz >/dev/null || { tail -n 30 .stack/worker.log; exit 1; }
-	$(BIN)/crmstream simulate --rate $(RUN_RATE) --duration $(RUN_SECONDS)
+	@echo "simulating $(RUN_SECONDS) s of traffic; today's numbers every 15 s (crmstream report --line):"
+	@$(BIN)/crmstream simulate --rate $(RUN_RATE) --duration $(RUN_SECONDS) & sim=$$!; \
+	  while sleep 15 && kill -0 $$sim 2>/dev/null; do $(BIN)/crmstream report --line; done; \
+	  wait $$sim
 	@$(PY) -m crmstream.tour
 
 stop:  ## stop the worker, the notifier and the fake robots started by `make run`

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gc
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import faust
 import mode
@@ -20,6 +22,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from agents import metrics
 from agents.batches import DurableAcks, event_batches
@@ -30,6 +33,10 @@ from agents.models import CHURN, SENTIMENT, Models
 from agents.processor import Outgoing, Processor
 from agents.sink import KafkaSink
 from agents.web import register_views
+from analytics.exporter import show_standing
+from analytics.segment_edges import current_edges
+from analytics.stats_store import StatsStore
+from analytics.tally import TallyRules
 from crmstream.clock import SystemClock
 from crmstream.kafka import kafka_ssl_context
 from crmstream.settings import LOCAL_CONSOLE_SECRET, LOCAL_FORGET_KEY, Settings
@@ -40,15 +47,17 @@ from state.alerts import AlertRules
 from state.churn import ChurnRules
 from state.keys import Keys
 from state.model_checkpoints import load_checkpoint, save_checkpoint
-from state.pool_rules import PoolRulesError, load_pool_rules, without_reclaims
+from state.pool_rules import PoolRules, PoolRulesError, load_pool_rules, without_reclaims
 from state.redis_connection import connect
 from state.redis_store import RedisStore
+from state.segments import SegmentEdges
 from state.streams import StreamReader
 from state.transitions import Policy
 from web.auth import Authenticator
 from web.change_feed import ChangeFeed
 from web.console_store import ConsoleStore
-from web.pages import Console
+from web.numbers import Numbers
+from web.pages import TEMPLATES, Console
 from web.reader import ConsoleReader
 
 log = logging.getLogger(__name__)
@@ -113,7 +122,15 @@ def load_policy(settings: Settings) -> Policy:
         rescore_after=timedelta(seconds=settings.churn_rescore_after_s),
         min_events=settings.churn_min_events,
     )
-    return Policy(rules, settings.default_level, settings.recent_event_ids, alerts, churn_rules)
+    segments = SegmentEdges(recency_days=settings.rfm_recency_days,
+                            min_customers=settings.rfm_min_customers)
+    return Policy(rules, settings.default_level, settings.recent_event_ids, alerts, churn_rules,
+                  segments)
+
+
+def tally_rules(settings: Settings, rules: PoolRules) -> TallyRules:
+    return TallyRules(rules, ZoneInfo(settings.business_timezone),
+                      timedelta(days=settings.conversion_window_days))
 
 
 def authenticator(settings: Settings) -> Authenticator:
@@ -200,12 +217,14 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
 
     health = Health(stall_after_s=settings.stall_after_s,
                     store_down_after_s=settings.redis_down_after_s)
+    policy = load_policy(settings)
     processor = Processor(
-        store=RedisStore(redis, keys, forget_key(settings)),
+        store=RedisStore(redis, keys, forget_key(settings), settings.stats_retention_days),
         sink=sink,
         topics=topics,
         clock=SystemClock(),
-        policy=load_policy(settings),
+        policy=policy,
+        tally_rules=tally_rules(settings, policy.rules),
         max_future_skew=timedelta(seconds=settings.max_future_skew_s),
         max_past_age=timedelta(days=settings.max_event_age_days),
         cache_size=settings.cache_max_customers,
@@ -237,6 +256,7 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
     app.timer(interval=settings.timer_tick_s)(pool_clock)
 
     _housekeeping(app, settings, processor, redis, keys)
+    _numbers(app, settings, processor, StatsStore(redis, keys, settings.partitions))
     exported: set[int] = set()
     export_stalled(processor.health)
 
@@ -263,8 +283,11 @@ def create_app(settings: Settings) -> tuple[faust.App, Processor]:
         await sink.publish([Outgoing(topics.commands, customer_id, command)])
 
     feed = ChangeFeed(redis, keys.all_changes())
-    Console(ConsoleReader(redis, keys), ConsoleStore(redis, keys), feed, people,
-            processor.policy.rules, send_command).register(app)
+    reader = ConsoleReader(redis, keys, settings.partitions)
+    Console(reader, ConsoleStore(redis, keys), feed, people, processor.policy.rules,
+            send_command).register(app)
+    Numbers(reader, people, processor.policy.rules, ZoneInfo(settings.business_timezone),
+            TEMPLATES).register(app)
     return app, processor
 
 
@@ -293,6 +316,31 @@ def _start_and_stop_with(app: faust.App, settings: Settings, sink: KafkaSink,
         async def on_stop(self) -> None:
             await processor.drain()
             await sink.stop()
+
+
+def _numbers(app: faust.App, settings: Settings, processor: Processor, stats: StatsStore
+             ) -> None:
+    """The numbers' timers: the RFM quintiles of every customer seen, and the standing
+    numbers of the worker's own partitions as Prometheus gauges."""
+    defaults = processor.policy.segments
+
+    async def refresh_segment_edges() -> None:
+        try:
+            standing = await stats.standing()
+        except (RedisError, OSError) as exc:
+            log.warning("could not read the RFM histograms (%s); keeping the edges", exc)
+            return
+        processor.policy = replace(processor.policy,
+                                   segments=current_edges(standing, defaults))
+
+    async def export_standing() -> None:
+        try:
+            show_standing(await stats.standing(sorted(processor.tokens)))
+        except (RedisError, OSError) as exc:
+            log.warning("could not read the standing numbers (%s)", exc)
+
+    app.timer(interval=settings.segment_edges_refresh_s)(refresh_segment_edges)
+    app.timer(interval=settings.business_metrics_interval_s)(export_standing)
 
 
 def _housekeeping(app: faust.App, settings: Settings, processor: Processor, redis: Redis,

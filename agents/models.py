@@ -97,6 +97,13 @@ class Models:
         seen, risks = self.churn.score_rows(CHURN_FEATURES, rows)
         return [tuple(row) for row in seen], risks
 
+    def churn_drivers(self, row: ChurnFeatures) -> tuple[str, ...]:
+        """The churn model's strongest reasons for a customer's risk (its features' names),
+        or none before the model has learned anything."""
+        if self.churn is None or self.churn.learned == 0 or len(row) != len(CHURN_FEATURES):
+            return ()
+        return tuple(self.churn.drivers(CHURN_FEATURES, row))
+
     def learn_churn(self, label: ChurnLabel, now: datetime) -> Alert | None:
         if self.churn is None:
             return None

@@ -31,6 +31,9 @@ from agents import metrics
 from agents.health import Health
 from agents.home_partitions import FORWARD_MAX_BYTES, misplaced
 from agents.models import Models
+from analytics.exporter import count_flows
+from analytics.tally import Counter as Tally
+from analytics.tally import TallyRules
 from crmstream.clock import Clock
 from crmstream.settings import Topics
 from schemas.base import to_json
@@ -129,6 +132,7 @@ class Processor:
         models: Models | None = None,
         partition_count: Callable[[str], int | None] = lambda topic: None,
         health: Health | None = None,
+        tally_rules: TallyRules | None = None,
     ) -> None:
         self.store = store
         self.sink = sink
@@ -136,6 +140,8 @@ class Processor:
         self.clock = clock
         self.policy = policy
         self.models = models or Models(None, None)
+        # The numbers each change adds (analytics/tally.py), written with the batch.
+        self.tally = Tally(tally_rules or TallyRules(policy.rules))
         # Batches and timer ticks take turns: a due reclaim and a follow-up for the same
         # customer are decided in one order, never interleaved across an await.
         self.lock = asyncio.Lock()
@@ -254,6 +260,7 @@ class Processor:
         gone = {p for p in partitions if p not in self.tokens}  # revoked while applying
         if gone:
             _without_partitions(batch, gone)
+        self.tally.settle(batch.tallies, batch.changes.values())
         result.outputs = self._outputs(result.dead_letters, effects) + result.forwarded
         batch.notices = [e for e in effects if isinstance(e, Notice)]
         batch.alerts = [e for e in effects if isinstance(e, Alert)]
@@ -338,7 +345,8 @@ class Processor:
                 batch.reschedule[cid] = (partition, None)
                 continue
             try:
-                outcome = on_timer(state, now, self.policy, pick(state))
+                outcome = self._explained(
+                    state, on_timer(state, now, self.policy, pick(state)), now)
             except Exception:  # a bug must not stop the clock for every other customer
                 log.exception("timer of %s failed; retrying in %s", cid, TIMER_RETRY)
                 metrics.TIMER_ERRORS.inc()
@@ -352,6 +360,7 @@ class Processor:
             fired.append((state.timer_kind, state.timer_at))
             self.partition_of[cid] = partition
             batch.changes[cid] = Change(state, outcome.state, partition)
+            self.tally.step(batch.tallies, partition, state, outcome.state, None)
             effects.extend(outcome.effects)
             self._learn(outcome.label, effects, now)
         self._score_churn(batch, effects, now)
@@ -430,7 +439,8 @@ class Processor:
                          if isinstance(event, Claim) else None)
                 # A duplicate's text was not scored; the first of an id takes its score.
                 signals = Signals(limit, sentiments.pop(event.event_id, None))
-                outcome = on_event(before, event, now, self.policy, signals)
+                outcome = self._explained(
+                    before, on_event(before, event, now, self.policy, signals), now)
                 self._learn(outcome.label, effects, now)
             except Exception as exc:  # a bug must not stop the stream or lose the record
                 result.dead_letters.append(self._bug(record, exc, now))
@@ -444,6 +454,7 @@ class Processor:
                 batch.erase[cid] = inboxes_to_scrub(before, self.policy.rules)
             self._account(outcome, event, record, result)
             if outcome.changed:
+                self.tally.step(batch.tallies, record.partition, before, outcome.state, event)
                 working[cid] = outcome.state
                 first = batch.changes.get(cid)
                 batch.changes[cid] = Change(
@@ -504,6 +515,26 @@ class Processor:
             return
         if drift is not None:
             effects.append(drift)
+
+    def _explained(self, before: CustomerState | None, outcome: Outcome, now: datetime
+                   ) -> Outcome:
+        """A customer just lost gets the churn model's strongest reasons for it (from the
+        features of its pending prediction, else as it was just before)."""
+        loss = outcome.state.loss
+        if loss is None or loss.drivers or self.models.churn is None or (
+                before is not None and before.loss is loss):
+            return outcome
+        try:
+            row = (outcome.label.features if outcome.label is not None
+                   else tuple(churn_matrix([before or outcome.state], now)[0]))
+            drivers = self.models.churn_drivers(row)
+        except Exception:
+            _scoring_failed("churn_drivers")
+            return outcome
+        if not drivers:
+            return outcome
+        explained = loss.model_copy(update={"drivers": drivers})
+        return outcome._replace(state=outcome.state.model_copy(update={"loss": explained}))
 
     def _score_churn(self, batch: BatchWrite, effects: list[Effect], now: datetime) -> None:
         """Once per batch, a new churn risk for each changed customer worth scoring again,
@@ -665,6 +696,7 @@ class Processor:
     def _remember(self, batch: BatchWrite) -> None:
         """A written batch: its offsets are applied, its states are the store's now."""
         self.applied.update(batch.offsets)
+        count_flows(batch.tallies)
         self.health.progressed({tp[1] for tp in batch.offsets}, time.monotonic())
         for cid, change in batch.changes.items():
             self.cache[cid] = change.after
@@ -713,3 +745,4 @@ def _without_partitions(batch: BatchWrite, gone: set[int]) -> None:
                     if changed_partition.get(a.customer_id) not in gone]
     batch.erase = {c: reps for c, reps in batch.erase.items()
                    if changed_partition.get(c) not in gone}
+    batch.tallies = {where: n for where, n in batch.tallies.items() if where[0] not in gone}

@@ -1,4 +1,5 @@
-"""``crmstream``: run the worker, create the topics, send simulated traffic, issue tokens."""
+"""``crmstream``: run the worker, create the topics, send simulated traffic, issue tokens,
+print the numbers."""
 
 from __future__ import annotations
 
@@ -47,6 +48,34 @@ def _notify(args: argparse.Namespace, settings: Settings) -> int:
         print(failure, file=sys.stderr)
         return 2
     asyncio.run(serve(settings, routing, redis_client(settings)))
+    return 0
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from agents.app import redis_client
+    from analytics.report import Where
+    from analytics.terminal import one_line, render
+    from state.keys import Keys
+    from web.reader import ConsoleReader
+
+    async def read() -> str:
+        redis = redis_client(settings)
+        try:
+            now = datetime.now(UTC)
+            today = (now if args.zone == "utc"
+                     else now.astimezone(ZoneInfo(settings.business_timezone))).date()
+            reader = ConsoleReader(redis, Keys(settings.redis_key_prefix), settings.partitions)
+            report = await reader.numbers(args.zone, today, args.days,
+                                          Where(args.pool, args.level, args.team))
+        finally:
+            await redis.aclose()
+        if args.json:
+            return report.model_dump_json(indent=2)
+        return one_line(report) if args.line else render(report)
+
+    print(asyncio.run(read()))
     return 0
 
 
@@ -191,6 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=ROLES)
     token.add_argument("--ttl", default="8h", help="how long it is valid: 90s, 15m, 8h, 30d")
     token.set_defaults(run=_token)
+    report = sub.add_parser("report", help="the live numbers: won, lost and why, conversion, "
+                            "segments (README: The numbers)")
+    report.add_argument("--days", type=int, default=30, choices=range(1, 91),
+                        metavar="1-90", help="the window, in days (30)")
+    report.add_argument("--zone", choices=("local", "utc"), default="local",
+                        help="days of the business time zone (local) or of UTC")
+    report.add_argument("--pool")
+    report.add_argument("--level")
+    report.add_argument("--team", help="the owner's team")
+    report.add_argument("--json", action="store_true", help="the API's JSON instead")
+    report.add_argument("--line", action="store_true", help="today's headline on one line")
+    report.set_defaults(run=_report)
     sim = sub.add_parser("simulate", help="send realistic synthetic traffic to Kafka")
     sim.add_argument("--rate", type=float, default=200, help="messages per second (200)")
     sim.add_argument("--duration", type=float, default=60, help="seconds to run (60)")

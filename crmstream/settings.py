@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -146,6 +147,17 @@ class Settings(BaseSettings):
     alert_cooldown_s: float = Field(default=86_400, ge=0)
     drift_alert_cooldown_s: float = Field(default=3600, ge=0)
 
+    # The numbers (analytics/): each day counted in UTC and in this time zone, kept this
+    # many days; a claim converts when won within the window; RFM recency bands (days) and
+    # how many ordering customers the frequency and monetary quintiles need.
+    business_timezone: str = "Asia/Shanghai"
+    conversion_window_days: float = Field(default=30, gt=0)
+    stats_retention_days: int = Field(default=400, ge=2)
+    rfm_recency_days: tuple[float, float, float, float] = (30, 60, 90, 180)
+    rfm_min_customers: int = Field(default=50, ge=1)
+    segment_edges_refresh_s: float = Field(default=60, gt=0)
+    business_metrics_interval_s: float = Field(default=15, gt=0)
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if not self.churn_alert_low < self.churn_alert_high:
@@ -156,6 +168,13 @@ class Settings(BaseSettings):
         if len(self.console_secret.get_secret_value().encode()) < 32:
             # HS256 wants a key of at least its hash's size (RFC 7518, 3.2)
             raise ValueError("console_secret must be at least 32 bytes")
+        try:
+            ZoneInfo(self.business_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"business_timezone {self.business_timezone!r} is not a time "
+                             "zone (e.g. Asia/Shanghai)") from exc
+        if list(self.rfm_recency_days) != sorted(set(self.rfm_recency_days)):
+            raise ValueError("rfm_recency_days must grow, e.g. 30,60,90,180")
         if self.kafka_behind_lag < self.kafka_caught_up_lag:
             raise ValueError("kafka_behind_lag must not be below kafka_caught_up_lag")
         return self

@@ -7,13 +7,18 @@ import sys
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import cast
+from zoneinfo import ZoneInfo
 
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from analytics.report import Where
+from analytics.terminal import render
 from crmstream.settings import Settings
+from state.keys import Keys
 from web.identity import Identity, Role, issue
+from web.reader import ConsoleReader
 
 
 def _metrics(port: int) -> dict[str, float]:
@@ -87,12 +92,31 @@ async def tour(settings: Settings) -> None:
     for name, value in sorted(pool.items()):
         print(f"  {name:52} {value:,.0f}")
     _chat_robots()
+    await _numbers(settings)
     _live_streams(settings)
     print(
         f"\nMore: curl -s localhost:{settings.web_port}/healthz | "
         f"redis-cli HGETALL {k}customer:<id> | dead letters: "
         f"{settings.topics.dlq} | stop the worker: make stop"
     )
+
+
+async def _numbers(settings: Settings) -> None:
+    """The live numbers, as ``crmstream report`` prints them and the API serves them."""
+    print("\nThe numbers (crmstream report; the same as GET /console/api/numbers and the "
+          "page /console/numbers):\n")
+    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    try:
+        zone = ZoneInfo(settings.business_timezone)
+        reader = ConsoleReader(redis, Keys(settings.redis_key_prefix), settings.partitions)
+        report = await reader.numbers("local", datetime.now(zone).date(), 30, Where())
+    finally:
+        await redis.aclose()
+    print("  " + render(report).replace("\n", "\n  "))
+    token = issue(Identity("mgr-1", "manager"), settings.console_secret.get_secret_value(),
+                  timedelta(hours=8), datetime.now(UTC))
+    print(f"  the API: curl -s -H 'Authorization: Bearer {token}' "
+          f"'http://127.0.0.1:{settings.web_port}/console/api/numbers?days=30' | jq .loss")
 
 
 def _live_streams(settings: Settings) -> None:

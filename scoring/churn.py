@@ -118,6 +118,22 @@ class ChurnModel:
         logits = np.clip(scaled @ w + regression.intercept, -500.0, 500.0)
         return x.tolist(), (1.0 / (1.0 + np.exp(-logits))).tolist()
 
+    def drivers(self, names: Sequence[str], row: Sequence[float], most: int = 3) -> list[str]:
+        """The features that pushed this row's risk up the most (each one's standardised
+        value times its weight), strongest first: what the model saw in a lost customer."""
+        encode: ScaleAndEncode = self.model.steps["ScaleAndEncode"]
+        weights = self.model.steps["LogisticRegression"].weights
+        pushes: list[tuple[float, str]] = []
+        for name, value in zip(names, row, strict=True):
+            spread = math.sqrt(encode.scaler.vars.get(name, 0.0))
+            if spread <= 0:
+                continue
+            z = max(-CLIP, min(CLIP, (value - encode.scaler.means.get(name, 0.0)) / spread))
+            push = z * weights.get(name, 0.0)
+            if push > 0:
+                pushes.append((push, name))
+        return [name for _, name in sorted(pushes, reverse=True)[:most]]
+
     def learn(self, x: dict[str, float] | Features, churned: bool) -> None:
         self.model.learn_one(x, churned)
         self.learned += 1

@@ -18,6 +18,9 @@
 --   n_scrubs,  then n times: stream_key_index, ids_key_index, needle, id_prefix
 --     (a forgotten customer's entries leave a stream: those whose payload holds the
 --     needle, and the ids that start with the prefix; state/forget.py)
+--   n_tallies, then n times: key_index, ttl_s (0: keep), n_pairs, field, increment, ...
+--     (the numbers the batch adds, analytics/tally.py: counted here, with the state and the
+--     offsets, so a replay after a crash counts nothing twice)
 --   n_publishes, then n times: channel, message (what the batch changed, for the console's
 --     open pages; published after every write above, so a page that re-reads sees them)
 -- Returns the partitions whose token is stale (nothing was written), or an empty list.
@@ -36,10 +39,7 @@ for _ = 1, tonumber(take()) do
   end
 end
 if #stale > 0 then
-  for _ = 1, tonumber(take()) do
-  redis.call('PUBLISH', take(), take())
-end
-return stale
+  return stale
 end
 
 local flat = {}
@@ -247,6 +247,15 @@ for _ = 1, tonumber(take()) do
     if string.sub(member, 1, #prefix) == prefix then
       redis.call('ZREM', ids, member)
     end
+  end
+end
+for _ = 1, tonumber(take()) do
+  local key, ttl = KEYS[tonumber(take())], tonumber(take())
+  for _ = 1, tonumber(take()) do
+    redis.call('HINCRBY', key, take(), take())
+  end
+  if ttl > 0 then
+    redis.call('EXPIRE', key, ttl)
   end
 end
 for _ = 1, tonumber(take()) do

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NOW = "now"  # the period of the standing numbers (``Keys.stats``)
+
 
 @dataclass(frozen=True, slots=True)
 class Keys:
@@ -53,6 +55,12 @@ class Keys:
     def all_changes(self) -> str:
         """The pattern of every partition's ``changes`` channel."""
         return f"{self.prefix}changes:*"
+
+    def stats(self, partition: int, period: str) -> str:
+        """Hash: the partition's numbers of a period ("now", "utc:2026-12-07" or
+        "local:2026-12-07"), field ``metric|pool|level|team`` -> count (analytics/tally.py).
+        Day hashes expire after the retention."""
+        return f"{self.prefix}stats:{partition}:{period}"
 
     def delivery(self, delivery_id: str) -> str:
         """String: a chat delivery's state ("sending:<sender>" while claimed, then "sent" or

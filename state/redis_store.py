@@ -23,7 +23,7 @@ from state.changes import state_changes
 from state.customer import STORED_APART, CustomerState
 from state.features import recency_days
 from state.forget import Tombstone, from_tombstone, tombstone, tombstone_field
-from state.keys import Keys
+from state.keys import NOW, Keys
 from state.read_model import activity_layout, flat_defaults
 from state.store import (
     BatchWrite,
@@ -88,6 +88,7 @@ class _Program:
         self._members = _Section()
         self._entries = _Section()
         self._scrubs = _Section()
+        self._tallies = _Section()
         self._publishes = _Section()
 
     def _key(self, key: str) -> int:
@@ -126,6 +127,14 @@ class _Program:
     def scrub(self, stream_key: str, ids_key: str, needle: bytes, id_prefix: str) -> None:
         self._scrubs.add(self._key(stream_key), self._key(ids_key), needle, id_prefix)
 
+    def tally(self, key: str, ttl_s: int, increments: Mapping[str, int]) -> None:
+        pairs: list[str | int] = []
+        for name, n in increments.items():
+            if n:
+                pairs += (name, n)
+        if pairs:
+            self._tallies.add(self._key(key), ttl_s, len(pairs) // 2, *pairs)
+
     def publish(self, channel: str, message: bytes) -> None:
         self._publishes.add(channel, message)
 
@@ -137,7 +146,7 @@ class _Program:
         else:
             out.append(0)
         for section in (self._customers, self._hashes, self._members, self._entries,
-                        self._scrubs, self._publishes):
+                        self._scrubs, self._tallies, self._publishes):
             out += (section.count, *section.args)
         return out
 
@@ -152,10 +161,12 @@ async def _store_errors() -> AsyncIterator[None]:
 
 
 class RedisStore:
-    def __init__(self, redis: Redis, keys: Keys, forget_key: bytes = b"") -> None:
+    def __init__(self, redis: Redis, keys: Keys, forget_key: bytes = b"",
+                 stats_retention_days: int = 400) -> None:
         self.redis = redis
         self.keys = keys
         self.forget_key = forget_key  # keys the tombstones' hashes (state/forget.py)
+        self.stats_ttl_s = stats_retention_days * 86_400  # of a day's numbers
         self._commit_script = redis.register_script(COMMIT_SCRIPT)
         self._reserve_script = redis.register_script(RESERVE_SCRIPT)
         self._load_script = redis.register_script(LOAD_SCRIPT)
@@ -225,6 +236,9 @@ class RedisStore:
             self._scrub(program, cid, reps)
         for (topic, partition), offset in batch.offsets.items():
             program.hset(self.keys.offsets(partition), {topic: str(offset)})
+        for (partition, period), increments in batch.tallies.items():
+            program.tally(self.keys.stats(partition, period),
+                          0 if period == NOW else self.stats_ttl_s, increments)
         for partition, changed in state_changes(batch.changes.values()).items():
             program.publish(self.keys.changes(partition), to_json(changed))
         async with _store_errors():

@@ -58,6 +58,9 @@ class BatchWrite:
     alerts: list[Alert] = field(default_factory=list)
     # Customers forgotten in this batch, with the reps whose inboxes to clear of them.
     erase: dict[str, set[str]] = field(default_factory=dict)
+    # What the batch adds to the numbers (analytics/tally.py): (partition, period) -> field
+    # -> increment, written with the state so a replay counts nothing twice.
+    tallies: dict[tuple[int, str], dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,7 @@ class MemoryStore:
         self.claims: dict[tuple[str, str], list[str]] = {}
         self.applied: dict[TopicPartition, int] = {}
         self.tokens: dict[int, int] = {}
+        self.tallies: dict[tuple[int, str], dict[str, int]] = {}
         self.commits = 0
 
     async def acquire(self, partitions: Iterable[int]) -> dict[int, int]:
@@ -160,6 +164,10 @@ class MemoryStore:
             for rep in reps:
                 self.inboxes[rep] = [n for n in self.inboxes.get(rep, []) if n.customer_id != cid]
             self.alerts = [a for a in self.alerts if a.customer_id != cid]
+        for where, counts in batch.tallies.items():
+            kept = self.tallies.setdefault(where, {})
+            for name, increment in counts.items():
+                kept[name] = kept.get(name, 0) + increment
         self.commits += 1
 
     def _file_tombstone(self, cid: str, change: Change) -> None:

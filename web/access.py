@@ -5,6 +5,7 @@
 - everyone reads its own inbox; a manager also the inboxes and customers of the reps of
   the pools it manages (its team), and the alerts;
 - ops (and managers) read and acknowledge the alerts, and ops read any customer's page;
+- managers, ops and admins read the numbers (won, lost and why, conversion, segments);
 - an admin assigns, transfers, releases, freezes, discards, restores, locks and unlocks
   its pools' customers.
 """
@@ -25,6 +26,11 @@ class ReadInbox:
 @dataclass(frozen=True, slots=True)
 class ReadAlerts:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class ReadNumbers:
+    """The live numbers (analytics/report.py): managers, ops and admins."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +73,8 @@ class Administer:
     pool_id: str
 
 
-Action = (ReadInbox | ReadAlerts | ReadTeam | ReadCustomer | ClaimFrom | AcknowledgeAlert
-          | HandOver | Administer)
+Action = (ReadInbox | ReadAlerts | ReadNumbers | ReadTeam | ReadCustomer | ClaimFrom
+          | AcknowledgeAlert | HandOver | Administer)
 
 
 def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
@@ -81,6 +87,9 @@ def refusal(who: Identity, action: Action, rules: PoolRules) -> str | None:
                 f"the {who.role} role does not read the alerts")
         case ReadTeam():
             return None if who.role == "manager" else f"the {who.role} role has no team"
+        case ReadNumbers():
+            return None if who.role in ("manager", "ops", "admin") else (
+                f"the {who.role} role does not read the team's numbers")
         case HandOver(pool_id, owner):
             return _hand_over(who, pool_id, owner, rules)
         case ReadCustomer(pool_id, owner):

@@ -26,6 +26,8 @@ from faust.web import Request, View
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, StringConstraints, ValidationError
 
+from schemas.base import to_json
+from schemas.commands import AcknowledgeAlert as AcknowledgeAlertCommand
 from state.alerts import ALERT_TYPES
 from state.pool_rules import PoolRules
 from web.access import (
@@ -34,6 +36,7 @@ from web.access import (
     ReadAlerts,
     ReadCustomer,
     ReadInbox,
+    ReadNumbers,
     ReadTeam,
     managed_reps,
     refusal,
@@ -93,6 +96,7 @@ class Console:
         self.authenticator = authenticator
         self.rules = rules
         self.actions = Actions(reader, store, authenticator, rules, send_command)
+        self.send_command = send_command
 
     def register(self, app: faust.App) -> None:
         # Faust makes each handler its view's GET; a bound method is called (request, ...).
@@ -335,6 +339,8 @@ class Console:
             case "admin":
                 return None if who.role == "admin" else (
                     f"the {who.role} role administers no pool")
+            case "numbers":
+                return refusal(who, ReadNumbers(), self.rules)
             case "customer":
                 state = await self.reader.customer(customer_id)
                 if state is None:
@@ -356,6 +362,15 @@ class Console:
         except ValidationError:
             return aiohttp.web.json_response({"error": "alert_id is missing"}, status=400)
         ack = await self.store.acknowledge(body.alert_id, who.person, datetime.now(UTC))
+        customer_id = alert_customer(body.alert_id)
+        if ack.by == who.person and customer_id is not None:
+            # Part of the customer's story too (its loss analysis, state/loss.py): the
+            # command id is the alert's, so a second acknowledgement adds nothing.
+            command = AcknowledgeAlertCommand(
+                type="acknowledge_alert", command_id=f"ack-{body.alert_id}"[:256],
+                customer_id=customer_id, issued_at=ack.at, actor=who.person,
+                alert_id=body.alert_id)
+            await self.send_command(customer_id, to_json(command))
         return aiohttp.web.Response(text=ack.model_dump_json(), content_type="application/json")
 
     async def mark_read(self, request: Request) -> Any:
@@ -392,6 +407,14 @@ def _post_view(handler: Callable[[Request], Awaitable[Any]]) -> type[View]:
             return await handler(request)
 
     return PostView
+
+
+def alert_customer(alert_id: str) -> str | None:
+    """The customer an alert is about: its id is ``customer:version:type`` (a model's
+    alerts are about no customer)."""
+    if alert_id.startswith("model:") or alert_id.count(":") < 2:
+        return None
+    return alert_id.rsplit(":", 2)[0]
 
 
 def _message(status: int, title: str, detail: str) -> aiohttp.web.Response:

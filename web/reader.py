@@ -3,23 +3,32 @@ the key layout (a Redis Cluster layout is planned) changes here and nowhere else
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, cast
 
 import orjson
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
+from analytics.report import Report, Where, Zone, build, day_periods
+from analytics.stats_store import StatsStore
 from schemas.outputs import Alert, Notice
 from state.customer import CustomerState, OwnershipChange
-from state.keys import Keys
+from state.keys import NOW, Keys
 
 HISTORY: TypeAdapter[tuple[OwnershipChange, ...]] = TypeAdapter(tuple[OwnershipChange, ...])
 
 
 class ConsoleReader:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, partitions: int = 8) -> None:
         self.redis = redis
         self.keys = keys
+        self.stats = StatsStore(redis, keys, partitions)
+
+    async def numbers(self, zone: Zone, today: date, days: int, where: Where) -> Report:
+        """The live numbers: every partition's counts of the report's days, summed."""
+        sums = await self.stats.summed([*day_periods(zone, today, days), NOW])
+        return build(sums, zone, today, days, where)
 
     async def customers_of(self, rep_id: str) -> list[CustomerState]:
         """The customers the rep owns now, as stored (the worker's state documents)."""

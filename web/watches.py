@@ -11,7 +11,7 @@ from state.pool_rules import PoolRules
 from web.access import managed_reps
 from web.identity import Identity
 
-Page = Literal["rep", "pool", "team", "admin", "customer"]
+Page = Literal["rep", "pool", "team", "admin", "customer", "numbers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,9 +19,10 @@ class Watch:
     reps: frozenset[str] = frozenset()
     customers: frozenset[str] = frozenset()
     pools: frozenset[str] = frozenset()
+    everything: bool = False  # the numbers: every change moves them
 
     def concerns(self, changed: StateChanged) -> bool:
-        return not (self.reps.isdisjoint(changed.reps)
+        return self.everything or not (self.reps.isdisjoint(changed.reps)
                     and self.customers.isdisjoint(changed.customers)
                     and self.pools.isdisjoint(changed.pools))
 
@@ -41,3 +42,5 @@ def page_watch(who: Identity, page: Page, rules: PoolRules, customer_id: str = "
             return Watch(pools=frozenset(p.id for p in rules.pools if who.person in p.admins))
         case "customer":
             return Watch(customers=frozenset({customer_id}))
+        case "numbers":
+            return Watch(everything=True)

@@ -105,7 +105,7 @@ function busyIn(root) {
 // nothing swapped) while the person is at work in one of them.
 async function rereadParts(ids) {
   if (ids.some((id) => busyIn(document.getElementById(id)))) return "busy";
-  const response = await fetch(location.pathname, {credentials: "same-origin"});
+  const response = await fetch(location.pathname + location.search, {credentials: "same-origin"});
   if (!response.ok) return "failed";
   const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
   if (ids.some((id) => busyIn(document.getElementById(id)))) return "busy";
