@@ -21,7 +21,7 @@ export CRMSTREAM_STATE_DIR ?= .stack/worker
 
 
 .PHONY: help install lock stack-up stack-down stack-reset topics run stop test test-unit \
-        test-integration lint typecheck schemas bench-throughput bench-reclaim bench-delivery bench-scoring eval-sentiment eval-churn clean
+        test-integration lint typecheck schemas dashboards bench-throughput bench-reclaim bench-delivery bench-scoring eval-sentiment eval-churn clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -105,6 +105,9 @@ lock:  ## re-resolve the newest allowed versions into constraints.txt
 
 schemas: install  ## regenerate the JSON Schema files in schemas/json
 	$(PY) -m schemas.export
+
+dashboards: install  ## regenerate the Grafana dashboards (deploy/grafana) from dashboards/panels.py
+	$(PY) -m dashboards.render
 
 bench-throughput: topics  ## worker vs bare Faust vs raw consumer on the same records
 	$(PY) -m bench.throughput

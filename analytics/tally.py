@@ -178,7 +178,8 @@ def standing(state: CustomerState | None) -> list[str]:
     found = [f"customers:{state.status}"]
     if state.segment is not None:
         found.append(f"segment:{state.segment}")
-    if state.answer_alerts > 0 and state.awaiting_answer_since is not None:
+    if state.answer_alerts > 0 and state.awaiting_answer_since is not None and (
+            state.status in ("active", "won")):
         found.append("unanswered_now")
     if state.segment not in (None, "prospect"):  # it ordered: in the RFM histograms
         found += [f"rfm_f:{frequency_bucket(frequency_of(state))}",

@@ -13,6 +13,8 @@
 #                                passwords are made on first start, and the settings a
 #                                worker needs are written to $STACK_DIR/secure/env
 #   deploy/stack.sh secure-down  stop the secured pair
+#   deploy/stack.sh ensure-prometheus  install Debian's prometheus (and promtool) if missing:
+#                                the dashboard test runs it against a live worker
 #
 # Environment: STACK_DIR (default .stack in the repository), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (9093), REDIS_PORT (6379), KAFKA_VERSION (4.1.1), KAFKA_HEAP (768m),
@@ -62,6 +64,14 @@ ensure_redis() {
   local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null \
     || die "could not install redis-server"
+}
+
+ensure_prometheus() {
+  if command -v prometheus >/dev/null && command -v promtool >/dev/null; then return; fi
+  log "installing Debian's prometheus"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    --no-install-recommends prometheus >/dev/null || die "could not install prometheus"
 }
 
 fail_with_log() {
@@ -236,6 +246,7 @@ case "${1:-}" in
   reset) "$0" down; rm -rf "$STACK_DIR"; log "removed $STACK_DIR" ;;
   redis-restart) stop_pid redis "$redis_dir/redis.pid"; redis_up; wait_ready ;;
   secure-up) secure_up ;;
+  ensure-prometheus) ensure_prometheus ;;
   secure-down) stop_pid "secured kafka" "$secure_dir/kafka/kafka.pid"; stop_pid "secured redis" "$secure_dir/redis/redis.pid" ;;
   status)
     alive "$kafka_dir/kafka.pid" && log "kafka running (pid $(cat "$kafka_dir/kafka.pid"))" || log "kafka stopped"
