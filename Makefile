@@ -21,7 +21,7 @@ export CRMSTREAM_STATE_DIR ?= .stack/worker
 
 
 .PHONY: help install lock stack-up stack-down stack-reset topics run stop test test-unit \
-        test-integration lint typecheck schemas dashboards bench-throughput bench-reclaim bench-delivery bench-scoring eval-sentiment eval-churn clean
+        test-integration lint typecheck schemas dashboards bench-throughput bench-reclaim bench-delivery bench-numbers bench-scoring eval-sentiment eval-churn clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -117,6 +117,9 @@ bench-reclaim: topics  ## reclaim lag with 1,000,000 pending deadlines on one wo
 
 bench-delivery: stack-up  ## notices/s through the notifier, and its latency at half that rate
 	$(PY) -m bench.delivery
+
+bench-numbers: install  ## what keeping the numbers costs per event (in-process, on and off alternating)
+	$(PY) -m bench.numbers
 
 bench-scoring: topics  ## the worker's time per event with scoring off and on, alternating
 	$(PY) -m bench.scoring

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -57,9 +58,22 @@ class Flow(NamedTuple):
     amount: int = 1
 
 
+# What a milestone flow compares, and what a standing number depends on: when neither
+# changed, most events (clicks, inbound texts) are done with in one tuple comparison.
+_MILESTONES = attrgetter("claimed_at", "reclaimed_at", "first_paid_at", "status",
+                         "answer_alerts", "loss", "segment")
+_STANDING = attrgetter("status", "segment", "answer_alerts", "awaiting_answer_since",
+                       "pool_id", "level", "owner", "orders_total", "paid_total",
+                       "refund_amount_total")
+_COUNTED_CAUSES = (Interaction, Order, Transfer, Assign, Release)
+
+
 def flows(before: CustomerState | None, after: CustomerState, cause: Event | None,
           window: timedelta) -> list[Flow]:
     """What one applied event (``cause``) or fired timer (None) adds to the day counts."""
+    if before is not None and not isinstance(cause, _COUNTED_CAUSES) and (
+            _MILESTONES(before) == _MILESTONES(after)):
+        return []
     found: list[Flow] = []
     if before is None or before.status == "forgotten":
         if after.status != "forgotten":
@@ -120,10 +134,13 @@ def _milestones(before: CustomerState, after: CustomerState, at: datetime,
 
 
 def _first_seen(after: CustomerState) -> CustomerState:
-    """The "before" of a customer seen for the first time: nothing yet."""
-    return CustomerState(customer_id=after.customer_id, pool_id=after.pool_id,
-                         level=after.level, created_at=after.created_at,
-                         updated_at=after.created_at)
+    """The "before" of a customer seen for the first time: none of its milestones yet."""
+    return after.model_copy(update=_NOTHING_YET)
+
+
+_NOTHING_YET: dict[str, object] = {
+    "owner": None, "status": "pooled", "claimed_at": None, "reclaimed_at": None,
+    "first_paid_at": None, "answer_alerts": 0, "loss": None, "segment": None}
 
 
 def _order_flows(order: Order, owner: str | None) -> list[Flow]:
@@ -193,9 +210,18 @@ class Counter:
     def __init__(self, rules: TallyRules) -> None:
         self.rules = rules
         self._days: dict[int, tuple[str, str]] = {}
+        self._dimensions: dict[tuple[str, str, str | None], str] = {}
 
     def _dims(self, state: CustomerState, owner: str | None) -> str:
-        return f"|{state.pool_id}|{state.level}|{self.rules.rules.team_of(owner)}"
+        """``|pool|level|team``, made once per combination (a bounded set)."""
+        key = (state.pool_id, state.level, owner)
+        found = self._dimensions.get(key)
+        if found is None:
+            if len(self._dimensions) > 100_000:  # reps come and go: stay bounded
+                self._dimensions.clear()
+            found = self._dimensions[key] = (
+                f"|{state.pool_id}|{state.level}|{self.rules.rules.team_of(owner)}")
+        return found
 
     def _periods(self, at: datetime) -> tuple[str, str]:
         """The UTC and the business day of ``at``, cached by quarter hour (every time zone's
@@ -223,6 +249,8 @@ class Counter:
         before the batch and into where it stands after it."""
         for change in changes:
             before, after = change.before, change.after
+            if before is not None and _STANDING(before) == _STANDING(after):
+                continue
             old = [m + self._dims(before, before.owner) for m in standing(before)] if (
                 before is not None) else []
             new = [m + self._dims(after, after.owner) for m in standing(after)]

@@ -79,6 +79,32 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _recount(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from agents.app import load_policy, redis_client
+    from analytics.recount import recount_standing
+    from analytics.tally import Counter, TallyRules
+    from state.keys import Keys
+
+    rules = load_policy(settings).rules
+    counter = Counter(TallyRules(rules, ZoneInfo(settings.business_timezone)))
+
+    async def recount() -> dict[int, dict[str, int]]:
+        redis = redis_client(settings)
+        try:
+            return await recount_standing(redis, Keys(settings.redis_key_prefix),
+                                          settings.partitions, counter)
+        finally:
+            await redis.aclose()
+
+    found = asyncio.run(recount())
+    for partition, counts in found.items():
+        customers = sum(n for name, n in counts.items() if name.startswith("customers:"))
+        print(f"partition {partition}: {customers} customers")
+    return 0
+
+
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     ttl = TypeAdapter(Duration).validate_python(args.ttl)
     print(issue(Identity(args.person, args.role), settings.console_secret.get_secret_value(),
@@ -232,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="the API's JSON instead")
     report.add_argument("--line", action="store_true", help="today's headline on one line")
     report.set_defaults(run=_report)
+    recount = sub.add_parser(
+        "recount-standing", help="count the standing numbers again from the stored "
+        "customers (after an upgrade; with the workers stopped)")
+    recount.set_defaults(run=_recount)
     sim = sub.add_parser("simulate", help="send realistic synthetic traffic to Kafka")
     sim.add_argument("--rate", type=float, default=200, help="messages per second (200)")
     sim.add_argument("--duration", type=float, default=60, help="seconds to run (60)")

@@ -20,7 +20,9 @@ NOTICE_TITLES: dict[str, tuple[str, str]] = {  # type: (zh, en)
     "transferred_out": ("客户已转出", "Customer transferred away"),
     "released": ("客户已释放回公海", "Customer released to the pool"),
     "rejected": ("操作被拒绝", "Request refused"),
+    "unanswered": ("⚠️ 客户的问题还没有回复", "⚠️ A customer's question waits for an answer"),
 }
+WARNINGS = frozenset({"reclaim_warning", "rejected", "unanswered"})  # the rest are news
 WORDS: dict[str, tuple[str, str]] = {
     "level": ("级别", "level"), "deadline": ("截止", "deadline"), "reason": ("原因", "reason"),
     "pool": ("公海", "pool"), "open": ("查看客户", "open the customer"),
@@ -70,8 +72,8 @@ def notice_message(notice: Notice, customer: Customer, language: Language, conso
     return Message(title=zh if language == "zh" else en, lines=tuple(lines),
                    link=customer_link(console_url, notice.customer_id),
                    link_text=word("open", language),
-                   severity="warning" if notice.type in ("reclaim_warning", "rejected")
-                   else "info", summary=lines[0], recipient=notice.rep_id)
+                   severity="warning" if notice.type in WARNINGS else "info",
+                   summary=lines[0], recipient=notice.rep_id)
 
 
 def alert_message(alert: Alert, customer: Customer, language: Language, console_url: str,

@@ -24,6 +24,14 @@ from web.identity import Identity, Unauthenticated
 from web.reader import ConsoleReader
 
 MAX_DAYS = 90
+API = "/console/api/numbers"
+API_SUMMARY = "The live numbers (managers, ops, admins)"
+API_QUERY = {
+    "days": f"the window in days, 1-{MAX_DAYS} (30)",
+    "zone": "local (the business time zone) or utc",
+    "pool": "only this pool's numbers", "level": "only this level's",
+    "team": "only those of this owner's team",
+}
 
 
 class BadQuery(ValueError):
@@ -57,7 +65,7 @@ class Numbers:
 
     def register(self, app: faust.App) -> None:
         app.page("/console/numbers")(cast(Any, self.page))
-        app.page("/console/api/numbers")(cast(Any, self.api))
+        app.page(API)(cast(Any, self.api))
 
     def today(self, zone: Zone) -> date:
         now = datetime.now(UTC)

@@ -8,16 +8,36 @@ from typing import Any
 from pydantic import BaseModel
 
 REFUSALS = {
-    "400": "the body is not valid: `{error}` names the field",
+    "400": "the body or the query is not valid: `{error}` names the field",
     "401": "no trusted identity (a token, the session cookie, or the proxy's header)",
     "403": "the signed-in person may not do this: `{error}` says why",
 }
 
 
-def openapi(routes: dict[str, tuple[type[BaseModel], str]]) -> dict[str, Any]:
-    """``routes``: each POST path with its request model and what it does."""
+Query = dict[str, str]  # a GET's query parameters: name -> what it means
+
+
+def openapi(routes: dict[str, tuple[type[BaseModel], str]],
+            reads: dict[str, tuple[type[BaseModel], str, Query]] | None = None
+            ) -> dict[str, Any]:
+    """``routes``: each POST path with its request model and what it does; ``reads``: each
+    GET path with its response model, what it answers and its query parameters."""
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
+    for path, (model, summary, query) in (reads or {}).items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        paths[path] = {"get": {
+            "summary": summary,
+            "security": [{"session": []}, {"bearer": []}],
+            "parameters": [{"name": name, "in": "query", "required": False,
+                            "description": text, "schema": {"type": "string"}}
+                           for name, text in query.items()],
+            "responses": {"200": {"description": summary, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}},
+                **{code: {"description": text} for code, text in REFUSALS.items()}},
+        }}
     for path, (model, summary) in routes.items():
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))

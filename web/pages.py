@@ -26,10 +26,12 @@ from faust.web import Request, View
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, StringConstraints, ValidationError
 
+from analytics.report import Report
 from schemas.base import to_json
 from schemas.commands import AcknowledgeAlert as AcknowledgeAlertCommand
 from state.alerts import ALERT_TYPES
 from state.pool_rules import PoolRules
+from web import numbers
 from web.access import (
     AcknowledgeAlert,
     Administer,
@@ -141,7 +143,8 @@ class Console:
 
     async def api_description(self, request: Request) -> Any:
         spec = openapi({path: (model, summary)
-                        for path, (_, model, summary) in self.post_routes().items()})
+                        for path, (_, model, summary) in self.post_routes().items()},
+                       {numbers.API: (Report, numbers.API_SUMMARY, numbers.API_QUERY)})
         return aiohttp.web.json_response(spec)
 
     def signed_in(self, request: Request) -> Identity | aiohttp.web.Response:

@@ -14,6 +14,7 @@ NOTICE_LABELS = {
     "assigned": "分配 Assigned", "reclaim_warning": "回收预警 Reclaim warning",
     "reclaimed": "已回收 Reclaimed", "transferred_out": "转出 Transferred out",
     "released": "释放 Released", "rejected": "被拒 Rejected",
+    "unanswered": "待回复 Unanswered",
 }
 ACTIVITY_ROWS = (("interactions", "互动 Interactions"), ("sessions", "访问 Sessions"),
                  ("clicks", "点击 Clicks"), ("orders", "订单 Orders"),

@@ -225,6 +225,24 @@ async def test_a_known_stream_gives_exact_numbers(
     assert flows.get("lost_follow_up_seconds", 0) < N * 120
     if not kill:
         await _served_the_same(settings, first.port, flows)
+        await _counted_again_the_same(settings, stats, first)
+
+
+async def _counted_again_the_same(settings: Settings, stats: StatsStore, worker: Any) -> None:
+    """``crmstream recount-standing`` (the workers stopped) finds what the live counts
+    say, also when those were lost."""
+    worker.stop()
+    live = await stats.standing()
+    keys = Keys(settings.redis_key_prefix)
+    await stats.redis.delete(*(keys.stats(p, NOW) for p in range(settings.partitions)))
+    cli = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "crmstream.cli", "recount-standing"],
+        env=os.environ | settings_env(settings), cwd=ROOT, capture_output=True, timeout=60)
+    assert cli.returncode == 0, cli.stderr.decode()
+    assert {k: n for k, n in (await stats.standing()).items() if n} == {
+        k: n for k, n in live.items() if n}
+    printed = [line.split(": ")[1] for line in cli.stdout.decode().splitlines()]
+    assert sum(int(text.split()[0]) for text in printed) == len(EVERYONE)
 
 
 async def _served_the_same(settings: Settings, port: int, flows: dict[str, int]) -> None:

@@ -258,3 +258,13 @@ def test_the_notifier_is_ready_with_partitions_and_a_ledger_that_answers(
     from notify.health import unready
 
     assert unready(assigned, failing_for, ledger_down_after_s=10) == problems
+
+
+def test_every_notice_type_has_a_title_and_a_console_label() -> None:
+    from typing import get_args
+
+    from notify.messages import NOTICE_TITLES
+    from schemas.outputs import NoticeType
+    from web.views import NOTICE_LABELS
+
+    assert set(NOTICE_TITLES) == set(get_args(NoticeType)) == set(NOTICE_LABELS)

@@ -83,3 +83,11 @@ def test_the_openapi_description_has_every_route_with_the_model_it_validates_wit
     assert set(schema["required"]) == {"customer_id", "pool_id", "request_id"}
     assert "rep_id" not in schema["properties"]  # a claim never names who claims
     assert {"401", "403"} <= set(claim["responses"])
+    from analytics.report import Report
+    from web import numbers
+
+    with_reads = openapi(routes, {numbers.API: (Report, numbers.API_SUMMARY,
+                                                numbers.API_QUERY)})
+    read = with_reads["paths"][numbers.API]["get"]
+    assert [p["name"] for p in read["parameters"]] == ["days", "zone", "pool", "level", "team"]
+    assert "LossAnalysis" in with_reads["components"]["schemas"]
