@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, TypeVar
 
 from agents import metrics
+from agents.batch_scoring import BatchScoring
 from agents.health import Health
 from agents.home_partitions import FORWARD_MAX_BYTES, misplaced
 from agents.models import Models
@@ -39,12 +40,10 @@ from crmstream.settings import Topics
 from schemas.base import to_json
 from schemas.commands import Claim
 from schemas.decode import InputKind, InvalidRecord, dead_letter, decode
-from schemas.events import Interaction
 from schemas.outputs import Alert, DeadLetter, Notice
 from state.assignment import choose
-from state.churn import ChurnLabel, churn_matrix, worth_rescoring
 from state.customer import CustomerState
-from state.engine import on_event, on_score, on_timer
+from state.engine import on_event, on_timer
 from state.forget import FORGOTTEN, inboxes_to_scrub
 from state.forget import REFUSAL as FORGOTTEN_REFUSAL
 from state.store import (
@@ -140,6 +139,7 @@ class Processor:
         self.clock = clock
         self.policy = policy
         self.models = models or Models(None, None)
+        self.scoring = BatchScoring(self.models)
         # The numbers each change adds (analytics/tally.py), written with the batch.
         self.tally = Tally(tally_rules or TallyRules(policy.rules))
         # Batches and timer ticks take turns: a due reclaim and a follow-up for the same
@@ -242,7 +242,7 @@ class Processor:
             metrics.BATCH_PICKUP.observe(max(0.0, (now - oldest).total_seconds()))
         batch = BatchWrite(now=now, offsets=offsets)
         effects = await self._apply_all(events, batch, result, now)
-        self._score_churn(batch, effects, now)
+        self.scoring.churn(batch, effects, now, self.policy)
 
         def durable() -> None:
             done = self._count(events, result)
@@ -345,7 +345,7 @@ class Processor:
                 batch.reschedule[cid] = (partition, None)
                 continue
             try:
-                outcome = self._explained(
+                outcome = self.scoring.explained(
                     state, on_timer(state, now, self.policy, pick(state)), now)
             except Exception:  # a bug must not stop the clock for every other customer
                 log.exception("timer of %s failed; retrying in %s", cid, TIMER_RETRY)
@@ -362,8 +362,8 @@ class Processor:
             batch.changes[cid] = Change(state, outcome.state, partition)
             self.tally.step(batch.tallies, partition, state, outcome.state, None)
             effects.extend(outcome.effects)
-            self._learn(outcome.label, effects, now)
-        self._score_churn(batch, effects, now)
+            self.scoring.learn(outcome.label, effects, now)
+        self.scoring.churn(batch, effects, now, self.policy)
 
         def durable() -> None:
             done = self.clock.now()
@@ -425,7 +425,9 @@ class Processor:
         loaded = await self._load(missing) if missing else {}
         working: dict[str, CustomerState | None] = {}
         effects: list[Effect] = []
-        sentiments = self._score_texts(events, loaded, effects, now)
+        sentiments = self.scoring.texts(
+            [event for _, event in events], lambda cid: self._before_batch(cid, loaded),
+            effects, now)
         for applied, (record, event) in enumerate(events, 1):
             if applied % YIELD_EVERY_EVENTS == 0:
                 await asyncio.sleep(0)  # the write in flight goes out while this is applied
@@ -439,9 +441,9 @@ class Processor:
                          if isinstance(event, Claim) else None)
                 # A duplicate's text was not scored; the first of an id takes its score.
                 signals = Signals(limit, sentiments.pop(event.event_id, None))
-                outcome = self._explained(
+                outcome = self.scoring.explained(
                     before, on_event(before, event, now, self.policy, signals), now)
-                self._learn(outcome.label, effects, now)
+                self.scoring.learn(outcome.label, effects, now)
             except Exception as exc:  # a bug must not stop the stream or lose the record
                 result.dead_letters.append(self._bug(record, exc, now))
                 continue
@@ -473,92 +475,6 @@ class Processor:
         as cached, else as the store had it."""
         return (self.unflushed.get(customer_id) or self.cache.get(customer_id)
                 or loaded.get(customer_id))
-
-    def _score_texts(
-        self, events: list[tuple[InputRecord, Event]], loaded: dict[str, CustomerState],
-        effects: list[Effect], now: datetime,
-    ) -> dict[str, float]:
-        """The sentiment of each new interaction text of the batch, by event id (predict,
-        then learn from its rating if any), in the batch's order. Scored in one pass before
-        the events are applied: the same arithmetic, with the model's code and data hot
-        (in-process, 5-11 µs per event of the mixed stream less than a text at a time
-        among the state transitions). A duplicate is neither scored nor learned twice."""
-        if self.models.sentiment is None:
-            return {}
-        scores: dict[str, float] = {}
-        for _, event in events:
-            if not isinstance(event, Interaction) or not event.text or (
-                    event.event_id in scores):
-                continue
-            state = self._before_batch(event.customer_id, loaded)
-            if state is not None and (event.event_id in state.recent_event_ids
-                                      or state.status == "forgotten"):
-                continue
-            try:
-                score, drift = self.models.text(event.text, event.rating, now)
-            except Exception:
-                _scoring_failed("sentiment")
-                continue
-            if score is not None:
-                scores[event.event_id] = score
-            if drift is not None:
-                effects.append(drift)
-        return scores
-
-    def _learn(self, label: ChurnLabel | None, effects: list[Effect], now: datetime) -> None:
-        if label is None:
-            return
-        try:
-            drift = self.models.learn_churn(label, now)
-        except Exception:
-            _scoring_failed("churn_learning")
-            return
-        if drift is not None:
-            effects.append(drift)
-
-    def _explained(self, before: CustomerState | None, outcome: Outcome, now: datetime
-                   ) -> Outcome:
-        """A customer just lost gets the churn model's strongest reasons for it (from the
-        features of its pending prediction, else as it was just before)."""
-        loss = outcome.state.loss
-        if loss is None or loss.drivers or self.models.churn is None or (
-                before is not None and before.loss is loss):
-            return outcome
-        try:
-            row = (outcome.label.features if outcome.label is not None
-                   else tuple(churn_matrix([before or outcome.state], now)[0]))
-            drivers = self.models.churn_drivers(row)
-        except Exception:
-            _scoring_failed("churn_drivers")
-            return outcome
-        if not drivers:
-            return outcome
-        explained = loss.model_copy(update={"drivers": drivers})
-        return outcome._replace(state=outcome.state.model_copy(update={"loss": explained}))
-
-    def _score_churn(self, batch: BatchWrite, effects: list[Effect], now: datetime) -> None:
-        """Once per batch, a new churn risk for each changed customer worth scoring again,
-        all of them in one call to the model."""
-        if self.models.churn is None:
-            return
-        try:
-            scored = self._churn_outcomes(batch, now)
-        except Exception:
-            _scoring_failed("churn")
-            return
-        for cid, outcome in scored:
-            change = batch.changes[cid]
-            batch.changes[cid] = Change(change.before, outcome.state, change.partition)
-            effects.extend(outcome.effects)
-
-    def _churn_outcomes(self, batch: BatchWrite, now: datetime) -> list[tuple[str, Outcome]]:
-        due = [cid for cid, change in batch.changes.items()
-               if worth_rescoring(change.before, change.after, now, self.policy.churn)]
-        info = self.models.info()
-        rows = churn_matrix([batch.changes[cid].after for cid in due], now)
-        features, risks = self.models.churn_risks(rows)
-        return [(cid, on_score(batch.changes[cid].after, risk, x, now, self.policy, info))
-                for cid, x, risk in zip(due, features, risks, strict=True)]
 
     async def _assigner(
         self, states: dict[str, CustomerState], now: datetime
@@ -722,13 +638,6 @@ class Processor:
         for topic, count in Counter(output.topic for output in result.outputs).items():
             metrics.OUTPUTS.labels(topic).inc(count)
         return done
-
-
-def _scoring_failed(what: str) -> None:
-    """Scoring is never a reason to lose or dead-letter an event: the state is applied
-    without the score, the bug is logged and counted."""
-    log.exception("scoring failed (%s); applying the events without it", what)
-    metrics.SCORING_ERRORS.labels(what).inc()
 
 
 def _without_partitions(batch: BatchWrite, gone: set[int]) -> None:
