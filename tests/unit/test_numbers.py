@@ -79,8 +79,8 @@ OWNED = state_after(registered())
      [("released", at(3), 1)]),
     (OWNED, command("mark_won", issued_at=at(3)), [("won", at(3), 1)]),
     # a duplicate counts nothing
-    (OWNED, OWNED and command("register", pool_id="public", level="A", name="ACME",
-                              owner="rep-1", command_id=OWNED.recent_event_ids[-1]), []),
+    (OWNED, command("register", pool_id="public", level="A", name="ACME", owner="rep-1",
+                    command_id=OWNED.recent_event_ids[-1]), []),
 ])
 def test_what_an_event_counts(before: CustomerState | None, event: Event,
                               expected: list[tuple[str, datetime, int]]) -> None:
@@ -244,3 +244,49 @@ async def test_the_processor_counts_each_event_once_even_when_replayed() -> None
     assert {k: v for k, v in store.tallies[(0, NOW)].items() if v} == {
         "customers:active|public|A|east": 1, "segment:new|public|A|east": 1,
         "rfm_f:0.0|public|A|east": 1, "rfm_m:89.51|public|A|east": 1}
+
+
+def test_the_churn_models_drivers_are_the_features_pushing_the_risk_up() -> None:
+    import random
+
+    from scoring.churn import ChurnModel
+
+    model = ChurnModel()
+    rng = random.Random(3)
+    names = ("cancel_views", "orders", "noise")
+    for _ in range(2000):
+        row = {"cancel_views": float(rng.randint(0, 5)), "orders": float(rng.randint(0, 5)),
+               "noise": rng.random()}
+        model.learn(row, row["cancel_views"] > row["orders"])
+    drivers = model.drivers(names, [5.0, 0.0, 0.5])
+    assert drivers[:2] == ["cancel_views", "orders"]  # many visits, and few orders
+    assert model.drivers(names, [0.0, 5.0, 0.5]) == []  # nothing pushes this one up
+
+
+async def test_a_loss_carries_the_models_drivers_into_the_counts() -> None:
+    import math
+
+    from agents.models import Models
+    from scoring.churn import ChurnModel
+    from state.churn import CHURN_FEATURES
+
+    model = ChurnModel()
+    for n in range(200):  # a model that learned: refunds, churn
+        row = dict.fromkeys(CHURN_FEATURES, 0.0) | {"refunds_log": math.log1p(2 * (n % 2))}
+        model.learn(row, n % 2 == 1)
+    store, topics = MemoryStore(), Topics("crm.")
+    processor = Processor(store, ListSink(), topics, ManualClock(at(3)), policy=POLICY,
+                          retry_delay_s=0, models=Models(None, model))
+    refund = order(status="refunded", occurred_at=at(1))
+    await processor.process([
+        Record(topics.commands, 0, 0, b"c1", as_json(registered())),
+        Record(topics.orders, 0, 0, b"c1", as_json(refund)),
+        Record(topics.orders, 0, 1, b"c1", as_json(order(status="refunded", order_id="o2",
+                                                         occurred_at=at(1)))),
+        Record(topics.commands, 0, 1, b"c1",
+               as_json(command("mark_churned", issued_at=at(2))))])
+    loss = store.customers["c1"].loss
+    assert loss is not None
+    assert "refunds_log" in loss.drivers
+    day = store.tallies[(0, "utc:2026-11-01")]
+    assert day["lost_driver:refunds_log|public|A|east"] == 1
