@@ -16,6 +16,7 @@ from web.access import (
     ReadAlerts,
     ReadCustomer,
     ReadInbox,
+    ReadNumbers,
     ReadTeam,
     refusal,
 )
@@ -45,6 +46,10 @@ RULES = PoolRules(
     ("manager", "mgr-west", ReadAlerts(), True),
     ("rep", "rep-1", ReadAlerts(), False),
     ("admin", "adm-east", ReadAlerts(), False),
+    ("manager", "mgr-west", ReadNumbers(), True),
+    ("ops", "ops-1", ReadNumbers(), True),
+    ("admin", "adm-east", ReadNumbers(), True),
+    ("rep", "rep-1", ReadNumbers(), False),
     ("manager", "mgr-east", ReadInbox("mgr-east"), True),  # its own warnings
     ("manager", "mgr-east", ReadTeam(), True),
     ("rep", "rep-1", ReadTeam(), False),

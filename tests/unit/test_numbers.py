@@ -290,3 +290,21 @@ async def test_a_loss_carries_the_models_drivers_into_the_counts() -> None:
     assert "refunds_log" in loss.drivers
     day = store.tallies[(0, "utc:2026-11-01")]
     assert day["lost_driver:refunds_log|public|A|east"] == 1
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ({}, ("local", 30, Where())),
+    ({"zone": "utc", "days": "7", "team": "east", "pool": ""}, ("utc", 7, Where(team="east"))),
+    ({"days": "0"}, "days: a whole number from 1 to 90"),
+    ({"days": "91"}, "days: a whole number from 1 to 90"),
+    ({"days": "a week"}, "days: a whole number from 1 to 90"),
+    ({"zone": "Asia/Shanghai"}, "zone: local or utc"),
+])
+def test_what_a_report_query_asks_for(query: dict[str, str], expected: object) -> None:
+    from web.numbers import BadQuery, report_query
+
+    if isinstance(expected, str):
+        with pytest.raises(BadQuery, match=expected):
+            report_query(query)
+    else:
+        assert report_query(query) == expected

@@ -49,6 +49,8 @@ NEW_IN_WEST = StateChanged(customers=("c9",), pools=("west",))
     ("admin", "adm-east", "admin", "", NEW_IN_WEST, False),
     ("ops", "ops-1", "customer", "c1", TRANSFER_TO_REP_2, True),
     ("ops", "ops-1", "customer", "c2", TRANSFER_TO_REP_2, False),
+    ("manager", "mgr-west", "numbers", "", TRANSFER_TO_REP_2, True),  # every change counts
+    ("ops", "ops-1", "numbers", "", NEW_IN_WEST, True),
 ])
 def test_a_change_concerns_the_pages_that_show_it(
     role: str, person: str, page: Page, customer_id: str, changed: StateChanged,
