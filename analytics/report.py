@@ -96,8 +96,8 @@ class Standing(BaseModel):
 
 class Day(BaseModel):
     day: str
-    counts: dict[str, float]
-    rates: dict[str, float | None]
+    counts: dict[str, float]  # the headline numbers
+    conversion: dict[str, Conversion]  # each one's base and converted of the day
 
 
 class Report(BaseModel):
@@ -225,6 +225,16 @@ def _standing(counts: Mapping[str, int], where: Where) -> Standing:
     )
 
 
+def _conversions(current: Mapping[str, int], before: Mapping[str, int] | None = None
+                 ) -> dict[str, Conversion]:
+    return {name: Conversion(
+        base=current.get(base, 0), converted=current.get(part, 0),
+        rate=_rate(current.get(base, 0), current.get(part, 0)),
+        previous_rate=None if before is None else _rate(before.get(base, 0),
+                                                        before.get(part, 0)))
+        for name, (base, part) in CONVERSIONS.items()}
+
+
 def _headline_by(fields: Mapping[str, int], dimension: str, where: Where
                  ) -> dict[str, dict[str, float]]:
     """The headline numbers per value of one dimension (pool, level or team)."""
@@ -248,11 +258,7 @@ def build(sums: Mapping[str, Mapping[str, int]], zone: Zone, today: date, days: 
     yesterday, today_counts = per_day[-2] if len(per_day) > 1 else {}, per_day[-1]
     standing_counts = sums.get(NOW, {})
     segment_counts = _metrics(standing_counts, where)
-    conversion = {
-        name: Conversion(base=current.get(base, 0), converted=current.get(part, 0),
-                         rate=_rate(current.get(base, 0), current.get(part, 0)),
-                         previous_rate=_rate(before.get(base, 0), before.get(part, 0)))
-        for name, (base, part) in CONVERSIONS.items()}
+    conversion = _conversions(current, before)
     moves = sum(n for name, n in current.items() if name.startswith("segment_move:"))
     window_fields = _sum(sums.get(p, {}) for p in periods[days:])
     by_dimension = {dimension: _headline_by(window_fields, dimension, where)
@@ -272,7 +278,6 @@ def build(sums: Mapping[str, Mapping[str, int]], zone: Zone, today: date, days: 
         by_dimension=by_dimension,
         daily=[Day(day=p.split(":", 1)[1],
                    counts={name: _value(counts, name) for name in HEADLINE},
-                   rates={name: _rate(counts.get(base, 0), counts.get(part, 0))
-                          for name, (base, part) in CONVERSIONS.items()})
+                   conversion=_conversions(counts))
                for p, counts in zip(periods[days:], per_day[days:], strict=True)],
     )

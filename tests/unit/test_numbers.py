@@ -187,6 +187,10 @@ def test_conversion_rates_are_their_cohorts() -> None:
         "base": 40, "converted": 10, "rate": 0.25, "previous_rate": 0.5}
     assert report.conversion["claim_to_won"].rate == 0.2
     assert report.conversion["reclaim_to_won"].rate is None
+    two_days_ago = report.daily[-3]
+    assert two_days_ago.conversion["registration_to_paid"].model_dump() == {
+        "base": 40, "converted": 10, "rate": 0.25, "previous_rate": None}
+    assert report.daily[-1].conversion["registration_to_paid"].rate is None
 
 
 def test_the_loss_table_ranks_stages_and_reasons() -> None:
