@@ -233,3 +233,27 @@ async def test_a_rep_transfers_and_releases_its_customers_from_its_page(
             json={"customer_id": "甲-1", "to_rep_id": "rep-9", "request_id": "x"}) as r:
         assert (r.status, (await r.json())["error"]) == (
             403, "a rep transfers or releases only its own customers")
+
+
+async def test_a_rep_opening_its_page_again_and_again_gets_it_each_time(
+    settings: Settings, worker: Any, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    """Each page keeps two live streams; a page left for the back-forward cache must close
+    them, or after three pages the browser's six connections to the host are taken and the
+    next page waits (it waited a minute in Chromium). Restored from the cache, it is read
+    afresh."""
+    w, base = await start_console(settings, worker, tmp_path, RULES)
+    await produce(settings, [register(settings, "客户-甲", owner="rep-7")])
+    await eventually(lambda: customers_stored(w.port, "rep-7", expected=1))
+    browser.get(f"{base}/console/login?token={token_for('rep-7', 'rep')}")
+    browser.set_page_load_timeout(20)  # far below the minute it waited
+    for _ in range(5):
+        browser.get("about:blank")
+        browser.get(f"{base}/console/rep")
+        await wait_for(lambda: "on" in browser.find_element(By.ID, "live").get_attribute(
+            "class").split())
+        assert browser.find_elements(By.CSS_SELECTOR, "tr[data-customer='客户-甲']")
+    browser.get(f"{base}/console/pool")
+    browser.back()  # from the back-forward cache: read afresh, its streams open again
+    await wait_for(lambda: browser.current_url == f"{base}/console/rep" and "on" in (
+        browser.find_element(By.ID, "live").get_attribute("class") or "").split())

@@ -79,6 +79,13 @@ async def test_a_manager_watches_the_numbers_move(
     record_latency("numbers_page_won_moves_s", time.monotonic() - sent)
     browser.set_window_size(1100, 2300)  # the whole page in the screenshot
     shot(browser, "numbers")
+    # a lost customer's own page keeps its loss: stage, signals, whether anyone tried
+    browser.set_window_size(1100, 900)
+    browser.get(f"{base}/console/customers/{customers[2]}")
+    loss = browser.find_element(By.ID, "loss").text
+    assert "neglected" in loss, loss
+    assert "no_follow_up" in loss, loss
+    shot(browser, "customer-lost")
     browser.get(f"{base}/console/login?token={token_for('rep-1', 'rep')}")
     browser.get(f"{base}/console/numbers")
     assert "does not read the team" in browser.page_source

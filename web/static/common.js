@@ -44,6 +44,12 @@ function customerLink(customerId) {
 
 // The header's live mark is on while every live stream of the page is connected.
 const openStreams = new Set();
+// A page the browser keeps in its back-forward cache keeps its streams open, and HTTP/1.1
+// allows six connections to a host: after three pages of two streams the next page waited
+// a minute in Chromium. So the streams close when the page is hidden, and a page restored
+// from the cache is read afresh.
+window.addEventListener("pagehide", () => { for (const stream of openStreams) stream.close(); });
+window.addEventListener("pageshow", (event) => { if (event.persisted) location.reload(); });
 function showLive(stream, onOpen = () => {}, onError = () => {}) {
   const live = document.getElementById("live");
   const mark = () => live && live.classList.toggle("on", [...openStreams].every(
