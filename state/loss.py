@@ -81,8 +81,7 @@ def lost(s: CustomerState, cause: LossCause, now: datetime) -> Loss:
     """The loss record of ``s`` lost now (``s`` as it was just before)."""
     stage = stage_of(s)
     first = s.first_follow_up_at
-    alerted = [at for at in s.alerted_at.values()]
-    last_alert = max(alerted, default=None)
+    last_alert = max(s.alerted_at.values(), default=None)
     return Loss(
         at=now, cause=cause, stage=stage, paid_before=s.first_paid_at is not None,
         signals=signals_of(s, stage, now),

@@ -24,10 +24,15 @@ def openapi(routes: dict[str, tuple[type[BaseModel], str]],
     GET path with its response model, what it answers and its query parameters."""
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
-    for path, (model, summary, query) in (reads or {}).items():
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        """The model's schema among the components (with those it uses); a reference to it."""
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    for path, (model, summary, query) in (reads or {}).items():
         paths[path] = {"get": {
             "summary": summary,
             "security": [{"session": []}, {"bearer": []}],
@@ -35,18 +40,15 @@ def openapi(routes: dict[str, tuple[type[BaseModel], str]],
                             "description": text, "schema": {"type": "string"}}
                            for name, text in query.items()],
             "responses": {"200": {"description": summary, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}},
+                "schema": ref(model)}}},
                 **{code: {"description": text} for code, text in REFUSALS.items()}},
         }}
     for path, (model, summary) in routes.items():
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
         paths[path] = {"post": {
             "summary": summary,
             "security": [{"session": []}, {"bearer": []}],
             "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}},
+                "schema": ref(model)}}},
             "responses": {"200": {"description": "done"},
                           "202": {"description": "sent to crm.commands; the outcome "
                                                  "arrives as a notice"},
