@@ -33,8 +33,7 @@ from agents.health import Health
 from agents.home_partitions import FORWARD_MAX_BYTES, misplaced
 from agents.models import Models
 from analytics.exporter import count_flows
-from analytics.tally import Counter as Tally
-from analytics.tally import TallyRules
+from analytics.tally import Tally, TallyRules
 from crmstream.clock import Clock
 from crmstream.settings import Topics
 from schemas.base import to_json

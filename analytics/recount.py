@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from analytics.tally import Counter
+from analytics.tally import Tally
 from crmstream.kafka import default_partitions
 from state.customer import CustomerState
 from state.keys import NOW, Keys
@@ -18,7 +18,7 @@ from state.store import Change
 CHUNK = 1000
 
 
-async def recount_standing(redis: Redis, keys: Keys, partitions: int, counter: Counter
+async def recount_standing(redis: Redis, keys: Keys, partitions: int, counter: Tally
                            ) -> dict[int, dict[str, int]]:
     """Every stored customer counted where it stands (its partition as Kafka's default
     partitioner places its key); each partition's ``now`` hash replaced. Returns them."""

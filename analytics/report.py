@@ -9,8 +9,9 @@ each number; the console's API serves this model as JSON and ``crmstream report`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal, NamedTuple
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -113,6 +114,11 @@ class Report(BaseModel):
     standing: Standing
     by_dimension: dict[str, dict[str, dict[str, float]]]  # dimension -> value -> headline
     daily: list[Day]  # oldest first
+
+
+def today_in(zone: Zone, business_zone: ZoneInfo, now: datetime) -> date:
+    """The day ``now`` falls on in the report's zone (UTC, or the business time zone)."""
+    return (now.astimezone(UTC) if zone == "utc" else now.astimezone(business_zone)).date()
 
 
 def day_periods(zone: Zone, today: date, days: int) -> list[str]:

@@ -204,7 +204,7 @@ def standing(state: CustomerState | None) -> list[str]:
     return found
 
 
-class Counter:
+class Tally:
     """Adds flows and standing changes into one batch's tallies."""
 
     def __init__(self, rules: TallyRules) -> None:

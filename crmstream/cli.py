@@ -55,7 +55,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     from zoneinfo import ZoneInfo
 
     from agents.app import redis_client
-    from analytics.report import Where
+    from analytics.report import Where, today_in
     from analytics.terminal import one_line, render
     from state.keys import Keys
     from web.reader import ConsoleReader
@@ -63,9 +63,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     async def read() -> str:
         redis = redis_client(settings)
         try:
-            now = datetime.now(UTC)
-            today = (now if args.zone == "utc"
-                     else now.astimezone(ZoneInfo(settings.business_timezone))).date()
+            today = today_in(args.zone, ZoneInfo(settings.business_timezone),
+                             datetime.now(UTC))
             reader = ConsoleReader(redis, Keys(settings.redis_key_prefix), settings.partitions)
             report = await reader.numbers(args.zone, today, args.days,
                                           Where(args.pool, args.level, args.team))
@@ -84,11 +83,11 @@ def _recount(args: argparse.Namespace, settings: Settings) -> int:
 
     from agents.app import load_policy, redis_client
     from analytics.recount import recount_standing
-    from analytics.tally import Counter, TallyRules
+    from analytics.tally import Tally, TallyRules
     from state.keys import Keys
 
     rules = load_policy(settings).rules
-    counter = Counter(TallyRules(rules, ZoneInfo(settings.business_timezone)))
+    counter = Tally(TallyRules(rules, ZoneInfo(settings.business_timezone)))
 
     async def recount() -> dict[int, dict[str, int]]:
         redis = redis_client(settings)

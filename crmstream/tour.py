@@ -13,7 +13,7 @@ import orjson
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from analytics.report import Where
+from analytics.report import Where, today_in
 from analytics.terminal import render
 from crmstream.settings import Settings
 from state.keys import Keys
@@ -109,7 +109,8 @@ async def _numbers(settings: Settings) -> None:
     try:
         zone = ZoneInfo(settings.business_timezone)
         reader = ConsoleReader(redis, Keys(settings.redis_key_prefix), settings.partitions)
-        report = await reader.numbers("local", datetime.now(zone).date(), 30, Where())
+        today = today_in("local", zone, datetime.now(UTC))
+        report = await reader.numbers("local", today, 30, Where())
     finally:
         await redis.aclose()
     print("  " + render(report).replace("\n", "\n  "))

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ import orjson
 from faust.web import Request
 from jinja2 import Environment
 
-from analytics.report import Report, Where, Zone
+from analytics.report import Report, Where, Zone, today_in
 from state.pool_rules import PoolRules
 from web.access import ReadNumbers, refusal
 from web.auth import Authenticator
@@ -67,10 +67,6 @@ class Numbers:
         app.page("/console/numbers")(cast(Any, self.page))
         app.page(API)(cast(Any, self.api))
 
-    def today(self, zone: Zone) -> date:
-        now = datetime.now(UTC)
-        return (now if zone == "utc" else now.astimezone(self.business_zone)).date()
-
     async def _report(self, request: Request) -> Report | aiohttp.web.Response:
         http = cast(aiohttp.web.Request, request)
         try:
@@ -84,7 +80,8 @@ class Numbers:
             zone, days, where = report_query(http.query)
         except BadQuery as bad:
             return aiohttp.web.json_response({"error": str(bad)}, status=400)
-        return await self.reader.numbers(zone, self.today(zone), days, where)
+        today = today_in(zone, self.business_zone, datetime.now(UTC))
+        return await self.reader.numbers(zone, today, days, where)
 
     async def api(self, request: Request) -> Any:
         report = await self._report(request)

@@ -11,7 +11,7 @@ import pytest
 
 from agents.processor import Processor, Record
 from analytics.report import Where, build, day_periods
-from analytics.tally import Counter, TallyRules, flows, standing
+from analytics.tally import Tally, TallyRules, flows, standing
 from crmstream.clock import ManualClock
 from crmstream.settings import Topics
 from state.customer import CustomerState
@@ -135,7 +135,7 @@ def test_standing_numbers(state: CustomerState | None, expected: list[str]) -> N
 
 
 def test_a_day_counts_in_utc_and_in_the_business_time_zone() -> None:
-    counter = Counter(TallyRules(RULES, ZoneInfo("Asia/Shanghai"), WINDOW))
+    counter = Tally(TallyRules(RULES, ZoneInfo("Asia/Shanghai"), WINDOW))
     tallies: dict[tuple[int, str], dict[str, int]] = {}
     late = interaction(rep_id="rep-1", occurred_at=datetime(2026, 11, 1, 17, 30,
                                                             tzinfo=ZoneInfo("UTC")))
